@@ -1,0 +1,115 @@
+"""The answer contract shared by the core, the CLI, the REPL and the Telegram bot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+ABSTAIN_TEXT = "I couldn't find that in the coverage."
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A retrieved passage with its rank-fusion score and the per-ranker details."""
+
+    chunk_id: str
+    article_id: str
+    text: str
+    start: int
+    end: int
+    title: str
+    source: str | None
+    published_at: datetime | None
+    url: str | None
+    score: float
+    dense_score: float | None = None
+    lexical_score: float | None = None
+    authors: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "chunk_id": self.chunk_id,
+            "article_id": self.article_id,
+            "title": self.title,
+            "source": self.source,
+            "published_at": _iso(self.published_at),
+            "url": self.url,
+            "score": round(self.score, 6),
+            "dense_score": None if self.dense_score is None else round(self.dense_score, 6),
+            "lexical_score": None if self.lexical_score is None else round(self.lexical_score, 6),
+            "start": self.start,
+            "end": self.end,
+            "passage": self.text,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """Marker `[n]` in the answer text points at this passage."""
+
+    n: int
+    passage: Passage
+    quote: str | None = None  # the sentence(s) of the passage the answer relies on, when known
+
+    def to_dict(self) -> dict[str, Any]:
+        p = self.passage
+        return {
+            "n": self.n,
+            "article_id": p.article_id,
+            "chunk_id": p.chunk_id,
+            "title": p.title,
+            "source": p.source,
+            "published_at": _iso(p.published_at),
+            "url": p.url,
+            "passage": p.text,
+            "quote": self.quote,
+            "start": p.start,
+            "end": p.end,
+        }
+
+
+@dataclass(slots=True)
+class Answer:
+    """What the core returns for one question."""
+
+    question: str
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    retrieved: list[Passage] = field(default_factory=list)
+    abstained: bool = False
+    timings: dict[str, float] = field(default_factory=dict)  # stage -> milliseconds
+    standalone_query: str | None = None  # the query actually searched, after follow-up resolution
+    answerer: str = "extractive"
+    fallback_reason: str | None = None  # set when the LLM failed and the extractive answer was used
+    warnings: list[str] = field(default_factory=list)
+    kind: str = "answer"  # "answer" | "chitchat" | "invalid"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "citations": [c.to_dict() for c in self.citations],
+            "retrieved": [p.to_dict() for p in self.retrieved],
+            "abstained": self.abstained,
+            "timings": {k: round(v, 2) for k, v in self.timings.items()},
+            "standalone_query": self.standalone_query,
+            "answerer": self.answerer,
+            "fallback_reason": self.fallback_reason,
+            "warnings": list(self.warnings),
+            "kind": self.kind,
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+class Answerer:
+    """Writes an `Answer` from the question and the ranked passages (extractive or LLM)."""
+
+    name = "answerer"
+
+    def answer(self, question: str, passages: list[Passage], *, query: str | None = None) -> Answer:
+        """`question` is what the user typed; `query` the standalone form after follow-up resolution."""
+        raise NotImplementedError

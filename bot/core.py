@@ -1,0 +1,73 @@
+"""The one core API that the Telegram bot, the CLI and the REPL call.
+
+Interfaces parse input, call a `Newsroom` method and format the result; they never reach
+into the store, the retriever or the answerers themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from bot.answer import Answer, Passage
+from index.models import IndexProgress, IndexReport, IndexStats
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Metadata filters and the optional as-of date (recency favours coverage from around then)."""
+
+    source: str | None = None
+    since: date | None = None
+    until: date | None = None
+    as_of: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One earlier exchange of a conversation, oldest first in a history."""
+
+    question: str
+    answer: Answer | None = None
+
+
+ProgressCallback = Callable[[IndexProgress], None]
+
+
+class Newsroom:
+    """The service core: answering, reindexing and stats over one index.
+
+    Built by `bot.wiring.build_newsroom(settings)`; tests build it from fakes.
+    """
+
+    def ask(
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] = (),
+        filters: Filters | None = None,
+        k: int | None = None,
+    ) -> Answer:
+        """Answer one question from the coverage, with citations, or abstain."""
+        raise NotImplementedError
+
+    def reindex(
+        self,
+        corpus_dir: Path | None = None,
+        *,
+        rebuild: bool = False,
+        force: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> IndexReport:
+        """Bring the index in step with the corpus folder (incremental unless `rebuild`)."""
+        raise NotImplementedError
+
+    def stats(self) -> IndexStats:
+        """Counts, sources and date range of what is indexed."""
+        raise NotImplementedError
+
+    def passage(self, chunk_id: str) -> Passage | None:
+        """One stored passage by chunk id (for "show passage" buttons), or None if gone."""
+        raise NotImplementedError

@@ -1,0 +1,105 @@
+"""Settings from the environment and `.env` (prefix `NEWSBOT_`). Loaded by entry points only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+IdList = Annotated[list[int], NoDecode]
+
+
+class SettingsError(ValueError):
+    """A setting has a bad value; the message is one line naming the setting."""
+
+
+class Settings(BaseSettings):
+    """Every knob of newsbot; `.env.example` documents each one."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    corpus_dir: Path = Path("corpus")
+    data_dir: Path = Path("data")
+    embedding_model: str = "packaged"
+    embedding_batch_size: int = Field(64, ge=1, le=4096)
+    embedding_cache: bool = True
+    chroma_host: str | None = None
+    chroma_port: int | None = Field(None, ge=1, le=65535)
+    collection_prefix: str = Field("newsbot", min_length=3, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+    max_article_chars: int = Field(200_000, ge=1000)
+    top_k: int = Field(8, ge=1, le=50)
+    index_refresh_seconds: float = Field(10.0, ge=0)
+
+    llm_provider: Literal["none", "openai", "ollama"] = "none"
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model: str | None = None
+    llm_timeout: float = Field(30.0, gt=0)
+
+    telegram_token: SecretStr | None = None
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_webhook_secret: SecretStr | None = None
+    allowed_user_ids: IdList = Field(default_factory=list)
+    allowed_chat_ids: IdList = Field(default_factory=list)
+    admin_user_ids: IdList = Field(default_factory=list)
+    rate_limit_per_minute: int = Field(12, ge=1)
+    feedback_log: Path | None = None
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("allowed_user_ids", "allowed_chat_ids", "admin_user_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",")]
+            return [p for p in parts if p]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("chroma_host", "llm_base_url", "llm_model", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("chroma_port", mode="before")
+    @classmethod
+    def _empty_port(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("llm_api_key", "telegram_token", "telegram_webhook_secret", mode="before")
+    @classmethod
+    def _empty_secret(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def server_mode(self) -> bool:
+        """True when a Chroma server holds the index (nothing is written under data_dir)."""
+        return bool(self.chroma_host)
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.feedback_log or self.data_dir / "feedback.jsonl"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; a bad value raises `SettingsError` with one line naming the setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per bad setting: `NEWSBOT_X: what is wrong (got 'value')`."""
+    lines = []
+    for err in exc.errors():
+        name = "NEWSBOT_" + str(err["loc"][0]).upper() if err.get("loc") else "settings"
+        got = err.get("input")
+        shown = "" if isinstance(got, dict) or got is None else f" (got {str(got)[:60]!r})"
+        lines.append(f"{name}: {err['msg']}{shown}")
+    return "; ".join(lines)

@@ -1,0 +1,313 @@
+"""The vector store: chunks and the article manifest in Chroma (embedded on disk, or a server).
+
+We use chromadb directly rather than LangChain's `Chroma` wrapper: the indexer needs exact control
+over ids, metadata filters, batched upserts and deletes, and the same calls must work against a
+`PersistentClient` and an `HttpClient`. The wrapper adds nothing we use and hides `include`/`where`.
+
+Two collections:
+- `<prefix>_chunks`: one record per passage (our own embedding, the passage text, its metadata).
+- `<prefix>_articles`: the manifest, one record per *committed* article: its content hash and the
+  ids of its chunks. A chunk is live only if its article's manifest record lists it.
+
+Write order makes every step crash-safe: chunks first, then the manifest record (the commit
+point), then the deletion of chunks no longer listed. Readers only trust chunk ids listed in the
+manifest, so a question asked mid-reindex never sees an article half old and half new, and a
+crash leaves at worst unlisted chunks, which the next run deletes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from index.models import Chunk
+
+MANIFEST_VECTOR = [1.0]  # manifest records are never searched; Chroma still wants a vector
+_BATCH = 1000
+
+
+class StoreError(RuntimeError):
+    """The store could not be opened or reached; the message says where and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRecord:
+    """A committed article in the manifest."""
+
+    article_id: str
+    content_hash: str
+    chunk_ids: tuple[str, ...]
+    title: str
+    source: str | None
+    published_at: datetime | None
+    url: str | None
+    path: str | None
+
+    def to_metadata(self) -> dict[str, Any]:
+        meta: dict[str, Any] = {
+            "content_hash": self.content_hash,
+            "chunk_ids": json.dumps(list(self.chunk_ids)),
+            "title": self.title,
+        }
+        _put(meta, "source", self.source)
+        _put(meta, "url", self.url)
+        _put(meta, "path", self.path)
+        if self.published_at:
+            meta["published_at"] = self.published_at.isoformat()
+        return meta
+
+    @classmethod
+    def from_metadata(cls, article_id: str, meta: dict[str, Any]) -> ArticleRecord:
+        return cls(
+            article_id=article_id,
+            content_hash=str(meta.get("content_hash", "")),
+            chunk_ids=tuple(json.loads(meta.get("chunk_ids") or "[]")),
+            title=str(meta.get("title", "")),
+            source=meta.get("source"),
+            published_at=_parse_dt(meta.get("published_at")),
+            url=meta.get("url"),
+            path=meta.get("path"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChunk:
+    """A chunk as read back from the store."""
+
+    id: str
+    article_id: str
+    index: int
+    text: str
+    start: int
+    end: int
+    title: str
+    source: str | None
+    published_at: datetime | None
+    url: str | None
+    authors: tuple[str, ...]
+
+
+def chunk_metadata(chunk: Chunk, content_hash: str) -> dict[str, Any]:
+    """Flatten a chunk's metadata for Chroma (no None values; dates also as sortable numbers)."""
+    meta: dict[str, Any] = {
+        "article_id": chunk.article_id,
+        "index": chunk.index,
+        "start": chunk.start,
+        "end": chunk.end,
+        "title": chunk.title,
+        "content_hash": content_hash,
+    }
+    _put(meta, "source", chunk.source)
+    _put(meta, "url", chunk.url)
+    if chunk.authors:
+        meta["authors"] = json.dumps(list(chunk.authors), ensure_ascii=False)
+    if chunk.published_at:
+        meta["published_at"] = chunk.published_at.isoformat()
+        meta["published_ts"] = int(chunk.published_at.timestamp())
+    return meta
+
+
+class ChunkStore:
+    """Chunks and manifest in one Chroma client. `location` is shown in stats and errors."""
+
+    def __init__(self, client: Any, *, location: str, prefix: str = "newsbot"):
+        self._client = client
+        self.location = location
+        self._prefix = prefix
+        self._chunks = None
+        self._articles = None
+
+    # --- collections -----------------------------------------------------------------
+    @property
+    def chunks(self):
+        if self._chunks is None:
+            self._chunks = self._client.get_or_create_collection(
+                f"{self._prefix}_chunks",
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine", "ef_search": 200, "ef_construction": 200}},
+            )
+        return self._chunks
+
+    @property
+    def articles(self):
+        if self._articles is None:
+            self._articles = self._client.get_or_create_collection(
+                f"{self._prefix}_articles", embedding_function=None, metadata={"generation": 0}
+            )
+        return self._articles
+
+    def reset(self) -> None:
+        """Drop both collections (for `--rebuild` and a model/chunker change)."""
+        for name in (f"{self._prefix}_chunks", f"{self._prefix}_articles"):
+            try:
+                self._client.delete_collection(name)
+            except Exception:  # noqa: BLE001 - absent is fine
+                pass
+        self._chunks = None
+        self._articles = None
+
+    # --- index key and generation ------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        """Collection metadata of the manifest: model, chunker, generation."""
+        meta = self._client.get_collection(f"{self._prefix}_articles", embedding_function=None).metadata
+        return dict(meta or {})
+
+    def set_info(self, **values: Any) -> None:
+        meta = dict(self.articles.metadata or {})
+        meta.update({k: v for k, v in values.items() if v is not None})
+        self.articles.modify(metadata=meta)
+        self._articles = None  # re-read metadata next time
+
+    def generation(self) -> int:
+        """A counter bumped after every committed change; readers compare it to refresh caches."""
+        try:
+            return int(self.info().get("generation", 0))
+        except Exception:  # noqa: BLE001 - no manifest yet
+            return 0
+
+    def bump_generation(self) -> int:
+        gen = self.generation() + 1
+        self.set_info(generation=gen)
+        return gen
+
+    # --- manifest ------------------------------------------------------------------------
+    def manifest(self) -> dict[str, ArticleRecord]:
+        """All committed articles by id."""
+        out: dict[str, ArticleRecord] = {}
+        total = self.articles.count()
+        for offset in range(0, total, _BATCH * 5):
+            got = self.articles.get(include=["metadatas"], limit=_BATCH * 5, offset=offset)
+            for aid, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
+                out[aid] = ArticleRecord.from_metadata(aid, meta or {})
+        return out
+
+    def commit_articles(self, records: Sequence[ArticleRecord]) -> None:
+        """Upsert manifest records: from now on their listed chunks are live."""
+        for i in range(0, len(records), _BATCH):
+            part = records[i : i + _BATCH]
+            self.articles.upsert(
+                ids=[r.article_id for r in part],
+                embeddings=[MANIFEST_VECTOR] * len(part),
+                metadatas=[r.to_metadata() for r in part],
+            )
+
+    def uncommit_articles(self, article_ids: Sequence[str]) -> None:
+        """Remove manifest records: their chunks stop being live at once."""
+        for i in range(0, len(article_ids), _BATCH):
+            self.articles.delete(ids=list(article_ids[i : i + _BATCH]))
+
+    # --- chunks --------------------------------------------------------------------------
+    def add_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray, content_hashes: Sequence[str]) -> None:
+        """Write chunks with their vectors (not yet live until their article is committed)."""
+        for i in range(0, len(chunks), _BATCH):
+            part = chunks[i : i + _BATCH]
+            self.chunks.upsert(
+                ids=[c.id for c in part],
+                embeddings=vectors[i : i + _BATCH].tolist(),
+                documents=[c.text for c in part],
+                metadatas=[chunk_metadata(c, h) for c, h in zip(part, content_hashes[i : i + _BATCH], strict=True)],
+            )
+
+    def delete_chunks(self, chunk_ids: Iterable[str]) -> None:
+        ids = list(chunk_ids)
+        for i in range(0, len(ids), _BATCH):
+            self.chunks.delete(ids=ids[i : i + _BATCH])
+
+    def chunk_ids(self) -> set[str]:
+        """Every chunk id in the store, live or not."""
+        out: set[str] = set()
+        total = self.chunks.count()
+        for offset in range(0, total, _BATCH * 10):
+            out.update(self.chunks.get(include=[], limit=_BATCH * 10, offset=offset)["ids"])
+        return out
+
+    def count_chunks(self) -> int:
+        return self.chunks.count()
+
+    def get_chunks(self, chunk_ids: Sequence[str]) -> list[StoredChunk]:
+        """Chunks by id, in the order asked (missing ids are left out)."""
+        found: dict[str, StoredChunk] = {}
+        ids = list(chunk_ids)
+        for i in range(0, len(ids), _BATCH):
+            got = self.chunks.get(ids=ids[i : i + _BATCH], include=["documents", "metadatas"])
+            for cid, doc, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=False):
+                found[cid] = _stored_chunk(cid, doc or "", meta or {})
+        return [found[c] for c in ids if c in found]
+
+    def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
+        """Nearest chunks as (chunk id, cosine similarity), best first."""
+        total = self.chunks.count()
+        if total == 0:
+            return []
+        got = self.chunks.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32).tolist()],
+            n_results=min(k, total),
+            where=where or None,
+            include=["distances"],
+        )
+        return [(cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], got["distances"][0], strict=True)]
+
+
+def open_store(
+    *, data_dir: str | None = None, host: str | None = None, port: int | None = None, prefix: str = "newsbot"
+) -> ChunkStore:
+    """Open the embedded on-disk store under `data_dir`, or a Chroma server when `host` is set."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False)
+    if host:
+        location = f"chroma server http://{host}:{port or 8000}"
+        try:
+            client = chromadb.HttpClient(host=host, port=port or 8000, settings=settings)
+            client.heartbeat()
+        except Exception as exc:
+            raise StoreError(
+                f"cannot reach the Chroma server at {host}:{port or 8000} "
+                f"(NEWSBOT_CHROMA_HOST/NEWSBOT_CHROMA_PORT): {exc.__class__.__name__}: {exc}"
+            ) from exc
+        return ChunkStore(client, location=location, prefix=prefix)
+    if not data_dir:
+        raise StoreError("NEWSBOT_DATA_DIR is empty: the embedded store needs a folder")
+    from pathlib import Path
+
+    path = Path(data_dir) / "chroma"
+    path.mkdir(parents=True, exist_ok=True)
+    client = chromadb.PersistentClient(path=str(path), settings=settings)
+    return ChunkStore(client, location=str(path), prefix=prefix)
+
+
+def _put(meta: dict[str, Any], key: str, value: Any) -> None:
+    if value is not None and value != "":
+        meta[key] = value
+
+
+def _parse_dt(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _stored_chunk(cid: str, doc: str, meta: dict[str, Any]) -> StoredChunk:
+    authors = meta.get("authors")
+    return StoredChunk(
+        id=cid,
+        article_id=str(meta.get("article_id", "")),
+        index=int(meta.get("index", 0)),
+        text=doc,
+        start=int(meta.get("start", 0)),
+        end=int(meta.get("end", 0)),
+        title=str(meta.get("title", "")),
+        source=meta.get("source"),
+        published_at=_parse_dt(meta.get("published_at")),
+        url=meta.get("url"),
+        authors=tuple(json.loads(authors)) if authors else (),
+    )
