@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -108,7 +108,7 @@ def chunk_metadata(chunk: Chunk, content_hash: str) -> dict[str, Any]:
         meta["authors"] = json.dumps(list(chunk.authors), ensure_ascii=False)
     if chunk.published_at:
         meta["published_at"] = chunk.published_at.isoformat()
-        meta["published_ts"] = int(chunk.published_at.timestamp())
+        meta["published_ts"] = timestamp(chunk.published_at)
     return meta
 
 
@@ -280,6 +280,13 @@ def open_store(
     path.mkdir(parents=True, exist_ok=True)
     client = chromadb.PersistentClient(path=str(path), settings=settings)
     return ChunkStore(client, location=str(path), prefix=prefix)
+
+
+def timestamp(value: datetime) -> int:
+    """Epoch seconds; a naive datetime (time zone unknown) is taken as UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return int(value.timestamp())
 
 
 def _put(meta: dict[str, Any], key: str, value: Any) -> None:

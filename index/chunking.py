@@ -1,0 +1,137 @@
+"""Articles → passages a reader can be shown as a citation.
+
+Chunks are sentence-aligned (a chunk never starts or ends mid-sentence), paragraph-aware (they
+prefer to end at a paragraph end), sized for MiniLM's 256-token window together with the title
+that is prepended for embedding, and overlap by one sentence. Each chunk records its character
+offsets into the article body, so `article.body[chunk.start:chunk.end] == chunk.text`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from index.models import Article, Chunk
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkerConfig:
+    """Sizes in characters (~4.3 characters per MiniLM token in English news)."""
+
+    target_chars: int = 700
+    max_chars: int = 1000
+    min_chars: int = 200
+    overlap_sentences: int = 1
+    title_in_embedding: bool = True
+
+    @property
+    def version(self) -> str:
+        """Goes into the manifest: a different version re-embeds everything."""
+        title = "t" if self.title_in_embedding else "n"
+        return f"sent1-{self.target_chars}-{self.max_chars}-{self.min_chars}-o{self.overlap_sentences}-{title}"
+
+
+DEFAULT_CONFIG = ChunkerConfig()
+
+
+def sentence_spans(text: str) -> list[tuple[int, int, bool]]:
+    """Sentences of `text` as (start, end, starts_paragraph), offsets into `text`.
+
+    Paragraphs are split on blank lines first; blingfire splits each paragraph into sentences.
+    Spans are trimmed of surrounding whitespace and never empty.
+    """
+    import blingfire
+
+    spans: list[tuple[int, int, bool]] = []
+    pos = 0
+    for para in text.split("\n\n"):
+        para_start = pos
+        pos += len(para) + 2
+        if not para.strip():
+            continue
+        first = True
+        _, offsets = blingfire.text_to_sentences_and_offsets(para)
+        if not offsets:
+            offsets = [(0, len(para))]
+        for s, e in offsets:  # character offsets into `para`
+            while s < e and para[s].isspace():
+                s += 1
+            while e > s and para[e - 1].isspace():
+                e -= 1
+            if e > s:
+                spans.append((para_start + s, para_start + e, first))
+                first = False
+    return spans
+
+
+def chunk_article(article: Article, config: ChunkerConfig = DEFAULT_CONFIG) -> list[Chunk]:
+    """Split an article body into overlapping, sentence-aligned chunks with exact offsets."""
+    body = article.body
+    sents = sentence_spans(body)
+    if not sents:
+        return []
+    groups: list[tuple[int, int]] = []  # (first sentence index, last sentence index) inclusive
+    i = 0
+    n = len(sents)
+    while i < n:
+        j = i
+        start = sents[i][0]
+        while j + 1 < n:
+            nxt_start, nxt_end, nxt_para = sents[j + 1]
+            length_with_next = nxt_end - start
+            current = sents[j][1] - start
+            if length_with_next > config.max_chars:
+                break
+            if current >= config.target_chars:
+                break
+            # At a paragraph boundary, stop if the chunk is already a fair size and the next
+            # paragraph would push it past the target.
+            if nxt_para and current >= config.min_chars and length_with_next > config.target_chars:
+                break
+            j += 1
+        groups.append((i, j))
+        if j + 1 >= n:
+            break
+        step_back = min(config.overlap_sentences, j - i)
+        # Overlap only with sentences short enough not to dominate the next chunk.
+        while step_back > 0 and sents[j][1] - sents[j - step_back + 1][0] > config.target_chars // 3:
+            step_back -= 1
+        i = j + 1 - step_back
+
+    # A tiny trailing chunk (e.g. a one-line sign-off) joins its predecessor when it fits.
+    if len(groups) >= 2:
+        a, b = groups[-1]
+        pa, pb = groups[-2]
+        if sents[b][1] - sents[a][0] < config.min_chars and sents[b][1] - sents[pa][0] <= config.max_chars:
+            groups[-2:] = [(pa, b)]
+
+    content_hash = article.content_hash()
+    chunks = []
+    for index, (a, b) in enumerate(groups):
+        start, end = sents[a][0], sents[b][1]
+        chunk_id = hashlib.sha1(
+            f"{article.id}\0{content_hash}\0{config.version}\0{start}\0{end}".encode()
+        ).hexdigest()[:24]
+        chunks.append(
+            Chunk(
+                id=chunk_id,
+                article_id=article.id,
+                index=index,
+                text=body[start:end],
+                start=start,
+                end=end,
+                title=article.title,
+                source=article.source,
+                published_at=article.published_at,
+                url=article.url,
+                authors=article.authors,
+            )
+        )
+    return chunks
+
+
+def embedding_text(chunk: Chunk, config: ChunkerConfig = DEFAULT_CONFIG) -> str:
+    """The text the model sees for a chunk: the title gives the passage its context."""
+    if config.title_in_embedding and chunk.title:
+        return f"{chunk.title}\n{chunk.text}"
+    return chunk.text
