@@ -1,0 +1,379 @@
+"""`newsbot eval`: metric functions, the runner and the CLI, on a tiny synthetic question set."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.answer import ABSTAIN_TEXT, Answer, Citation, Passage
+from bot.cli import cli
+from bot.core import Filters, Newsroom, Turn
+from bot.evaluation import (
+    EvalQuestion,
+    QuestionsFileError,
+    citation_markers,
+    citations_valid,
+    contains_answer,
+    gold_rank,
+    load_questions,
+    normalize_answer,
+    percentile,
+    ranked_article_ids,
+    retrieval_metrics,
+    run_eval,
+)
+
+# --- a synthetic set whose metrics are computed by hand ------------------------------------------
+
+
+def passage(article_id: str, n: int = 0, text: str = "filler text") -> Passage:
+    return Passage(
+        chunk_id=f"{article_id}#{n}",
+        article_id=article_id,
+        text=text,
+        start=0,
+        end=len(text),
+        title=f"Title {article_id}",
+        source="Synthetic Times",
+        published_at=None,
+        url=None,
+        score=1.0,
+    )
+
+
+def build_set() -> tuple[list[EvalQuestion], dict[str, Answer]]:
+    """Four questions: gold ranks 1, 2, 8 and none; containment yes, yes(passage), no(abstained), yes."""
+    # q1: gold first; answer text holds the answer; valid citation.
+    q1_ret = [passage("g1", 0, "The mayor opened the bridge."), passage("x1"), passage("x2")]
+    a1 = Answer(
+        question="Who opened the bridge?",
+        text="The mayor opened it [1].",
+        citations=[Citation(1, q1_ret[0])],
+        retrieved=q1_ret,
+    )
+    # q2: three passages of one article before the gold one -> article rank 2 (not passage rank 4);
+    # the answer is only in the cited passage; valid citations.
+    q2_ret = [passage("y1", 0), passage("y1", 1), passage("y1", 2), passage("g2", 0, "Rain fell on Oslo.")]
+    a2 = Answer(
+        question="Where did it rain?",
+        text="It rained there [1][2].",
+        citations=[Citation(1, q2_ret[3]), Citation(2, q2_ret[0])],
+        retrieved=q2_ret,
+    )
+    # q3: gold at article rank 8; abstained although a retrieved passage holds the answer.
+    q3_ret = [passage(f"z{i}") for i in range(1, 8)] + [passage("g3", 0, "The score was 3-1.")]
+    a3 = Answer(question="What was the score?", text=ABSTAIN_TEXT, retrieved=q3_ret, abstained=True)
+    # q4: gold is the 11th distinct article -> not in the top 10; answer in text (possessive);
+    # marker [2] has no citation -> invalid.
+    q4_ret = [passage(f"w{i}") for i in range(1, 11)] + [passage("g4")]
+    a4 = Answer(
+        question="Whose plan was it?",
+        text="It was Biden's plan [1], confirmed later [2].",
+        citations=[Citation(1, q4_ret[0])],
+        retrieved=q4_ret,
+    )
+    questions = [
+        EvalQuestion("q1", a1.question, "the Mayor", ("g1",), date(2022, 6, 1)),
+        EvalQuestion("q2", a2.question, "Oslo", ("g2", "other"), date(2022, 6, 2)),
+        EvalQuestion("q3", a3.question, "3-1", ("g3",), None),
+        EvalQuestion("q4", a4.question, "Biden", ("g4",), date(2022, 6, 4)),
+    ]
+    answers = {a.question: a for a in (a1, a2, a3, a4)}
+    return questions, answers
+
+
+class CannedNewsroom(Newsroom):
+    """Returns a prepared answer per question and records how it was asked."""
+
+    def __init__(self, answers: dict[str, Answer]):
+        self.answers = answers
+        self.calls: list[tuple[str, Filters | None, int | None]] = []
+
+    def ask(
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] = (),
+        filters: Filters | None = None,
+        k: int | None = None,
+    ) -> Answer:
+        self.calls.append((question, filters, k))
+        return self.answers[question]
+
+
+def stepping_clock(durations: Sequence[float]) -> Iterator[float]:
+    """Start/stop readings so that ask number i takes durations[i] seconds."""
+    now = 0.0
+    for d in durations:
+        yield now
+        yield now + d
+        now += 10.0
+
+
+def questions_jsonl(questions: Sequence[EvalQuestion]) -> str:
+    rows = [
+        {
+            "id": q.id,
+            "question": q.question,
+            "answer": q.answer,
+            "gold_article_ids": list(q.gold_article_ids),
+            **({"question_date": q.question_date.isoformat()} if q.question_date else {}),
+        }
+        for q in questions
+    ]
+    return "\n".join(json.dumps(r) for r in rows) + "\n"
+
+
+# --- run_eval on the synthetic set -----------------------------------------------------------------
+
+
+def test_run_eval_metrics_are_the_hand_computed_ones():
+    questions, answers = build_set()
+    newsroom = CannedNewsroom(answers)
+    clock = stepping_clock([0.125, 0.25, 0.5, 1.0])
+    report = run_eval(newsroom, questions, k=5, clock=lambda: next(clock))
+
+    assert [q.rank for q in report.questions] == [1, 2, 8, None]
+    m = report.metrics()
+    assert m["hits_at_1"] == 0.25
+    assert m["hits_at_5"] == 0.5
+    assert m["hits_at_10"] == 0.75
+    assert m["mrr_at_10"] == round((1 + 1 / 2 + 1 / 8) / 4, 4) == 0.4062
+    assert report.retrieval.mrr_at_10 == 0.40625
+    assert m["answer_containment"] == 0.75
+    assert [q.contained for q in report.questions] == [True, True, False, True]
+    assert m["abstention_rate"] == 0.25
+    # answered: q1 valid, q2 valid, q4 invalid ([2] has no citation); q3 abstained is not counted
+    assert [q.citations_valid for q in report.questions] == [True, True, False, False]
+    assert report.citation_validity == 2 / 3
+    assert m["citation_validity"] == 0.6667
+    assert [q.latency_ms for q in report.questions] == [125.0, 250.0, 500.0, 1000.0]
+    assert m["latency_p50_ms"] == 375.0
+    assert m["latency_p95_ms"] == pytest.approx(925.0)
+
+
+def test_run_eval_asks_as_of_the_question_date_with_enough_depth():
+    questions, answers = build_set()
+    newsroom = CannedNewsroom(answers)
+    run_eval(newsroom, questions, k=5)
+    assert newsroom.calls[0] == (questions[0].question, Filters(as_of=date(2022, 6, 1)), 20)
+    assert newsroom.calls[2] == (questions[2].question, Filters(as_of=None), 20)
+
+    newsroom = CannedNewsroom(answers)
+    report = run_eval(newsroom, questions, k=40)
+    assert {call[2] for call in newsroom.calls} == {40}
+    assert report.k == 40
+
+
+def test_report_json_shape():
+    questions, answers = build_set()
+    report = run_eval(CannedNewsroom(answers), questions, k=20)
+    out = json.loads(json.dumps(report.to_dict()))
+    assert set(out["metrics"]) == {
+        "hits_at_1",
+        "hits_at_5",
+        "hits_at_10",
+        "mrr_at_10",
+        "answer_containment",
+        "abstention_rate",
+        "citation_validity",
+        "latency_p50_ms",
+        "latency_p95_ms",
+    }
+    assert [row["id"] for row in out["questions"]] == ["q1", "q2", "q3", "q4"]
+    q2 = out["questions"][1]
+    assert q2["ranked_article_ids"] == ["y1", "g2"]
+    assert q2["answer"] == "It rained there [1][2]."
+    assert q2["abstained"] is False
+    assert q2["citations"] == [
+        {"n": 1, "article_id": "g2", "chunk_id": "g2#0", "quote": None},
+        {"n": 2, "article_id": "y1", "chunk_id": "y1#0", "quote": None},
+    ]
+    q4 = out["questions"][3]
+    assert q4["ranked_article_ids"] == [f"w{i}" for i in range(1, 11)]
+    assert q4["gold_rank"] is None
+    assert out["questions"][2]["abstained"] is True and out["questions"][2]["citations"] == []
+
+
+# --- pure functions ------------------------------------------------------------------------------
+
+
+def test_ranked_article_ids_keeps_first_occurrence_and_cuts_at_depth():
+    ps = [passage("a"), passage("b"), passage("a", 1), passage("c"), passage("b", 1), passage("d")]
+    assert ranked_article_ids(ps) == ["a", "b", "c", "d"]
+    assert ranked_article_ids(ps, depth=2) == ["a", "b"]
+
+
+def test_gold_rank_and_retrieval_metrics():
+    assert gold_rank(["a", "b", "c"], {"c", "b"}) == 2
+    assert gold_rank(["a"] + [f"x{i}" for i in range(10)] + ["g"], {"g"}) is None
+    m = retrieval_metrics([["g", "x"], ["x", "x2", "x3", "x4", "x5", "g"], ["x"]], [{"g"}, {"g"}, {"g"}])
+    assert (m.hits_at_1, m.hits_at_5, m.hits_at_10) == (1 / 3, 1 / 3, 2 / 3)
+    assert m.mrr_at_10 == (1 + 1 / 6) / 3
+    with pytest.raises(ValueError):
+        retrieval_metrics([["a"]], [])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('  The \u201cSquid  Game\u201d! ', "squid game"),
+        ("U.S. Open", "u s open"),
+        ("An Apple a day", "apple day"),
+        ("Ukraine\u2019s army", "ukraine s army"),
+        ("\u00abBonjour\u00bb", "bonjour"),
+        ("\uff21BC", "abc"),  # NFKC folds the full-width letter
+        ("!!!", ""),
+    ],
+)
+def test_normalize_answer(text, expected):
+    assert normalize_answer(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("gold", "texts", "expected"),
+    [
+        ("\u201cSquid Game\u201d", ['Netflix renewed "Squid Game" for a season.'], True),
+        ("Europe", ["Europeans will need new cables."], False),  # whole words only
+        ("Europe", ["nothing here", "Across EUROPE, phones change."], True),
+        ("The Beatles", ["a band like beatles"], True),
+        ("U.S.", ["the U.S. said"], True),
+        ("Biden", ["Biden's plan"], True),
+        ("Ukraine's", ["Ukraine\u2019s army"], True),
+        ("3-1", ["won 3 1"], True),
+        ("3-1", ["won 31"], False),
+        ("!!!", ["!!!"], False),  # an answer that normalises to nothing never matches
+        ("Oslo", [], False),
+    ],
+)
+def test_contains_answer(gold, texts, expected):
+    assert contains_answer(gold, texts) is expected
+
+
+def test_citation_markers():
+    assert citation_markers("A [1] b [2, 3] c [12][1] d [x] [ 4 ]") == [1, 2, 3, 12, 1]
+
+
+def _answer(text: str, cited: list[tuple[int, Passage]], retrieved: list[Passage]) -> Answer:
+    return Answer(question="q", text=text, citations=[Citation(n, p) for n, p in cited], retrieved=retrieved)
+
+
+def test_citations_valid_cases():
+    a, b, c = passage("a"), passage("b"), passage("c")
+    assert citations_valid(_answer("Claim [1].", [(1, a)], [a, b])) is True
+    assert citations_valid(_answer("Claims [1, 2].", [(1, a), (2, b)], [a, b])) is True
+    # an unreferenced citation does not matter
+    assert citations_valid(_answer("Claim [2].", [(1, c), (2, b)], [a, b])) is True
+    assert citations_valid(_answer("No marker at all.", [(1, a)], [a])) is False
+    assert citations_valid(_answer("Claim [1] and [2].", [(1, a)], [a, b])) is False  # [2] unmapped
+    assert citations_valid(_answer("Claim [1].", [(1, c)], [a, b])) is False  # passage not retrieved
+
+
+def test_percentile():
+    assert percentile([], 50) == 0.0
+    assert percentile([7.0], 95) == 7.0
+    assert percentile([4.0, 1.0, 3.0, 2.0], 50) == 2.5
+    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 100) == 5.0
+
+
+# --- the questions file --------------------------------------------------------------------------
+
+
+def test_load_questions_reads_fields_and_skips_blank_lines(tmp_path: Path):
+    questions, _ = build_set()
+    path = tmp_path / "q.jsonl"
+    path.write_text("\n" + questions_jsonl(questions) + "\n\n", encoding="utf-8")
+    assert load_questions(path) == questions
+
+
+@pytest.mark.parametrize(
+    ("line2", "message"),
+    [
+        ("{not json", "q.jsonl:2: not valid JSON"),
+        ("[1, 2]", "q.jsonl:2: expected a JSON object, got list"),
+        ('{"id": "b", "question": "", "answer": "x", "gold_article_ids": ["g"]}', "q.jsonl:2: field 'question'"),
+        ('{"id": "b", "question": "Q?", "answer": "x", "gold_article_ids": []}', "q.jsonl:2: field 'gold_article_ids'"),
+        (
+            '{"id": "b", "question": "Q?", "answer": "x", "gold_article_ids": ["g"], "question_date": "June 2"}',
+            "q.jsonl:2: field 'question_date' must be YYYY-MM-DD (got 'June 2')",
+        ),
+        ('{"id": "a", "question": "Q?", "answer": "x", "gold_article_ids": ["g"]}', "q.jsonl:2: duplicate question id 'a'"),
+    ],
+)
+def test_load_questions_names_the_bad_line(tmp_path: Path, line2: str, message: str):
+    path = tmp_path / "q.jsonl"
+    good = '{"id": "a", "question": "Q?", "answer": "x", "gold_article_ids": ["g"]}'
+    path.write_text(good + "\n" + line2 + "\n", encoding="utf-8")
+    with pytest.raises(QuestionsFileError) as err:
+        load_questions(path)
+    assert message in str(err.value)
+
+
+def test_load_questions_rejects_an_empty_file(tmp_path: Path):
+    path = tmp_path / "q.jsonl"
+    path.write_text("\n\n", encoding="utf-8")
+    with pytest.raises(QuestionsFileError, match="no questions"):
+        load_questions(path)
+
+
+# --- the CLI -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    questions, _ = build_set()
+    path = tmp_path / "questions.jsonl"
+    path.write_text(questions_jsonl(questions), encoding="utf-8")
+    return path
+
+
+def _factory(newsroom: Newsroom):
+    seen = []
+
+    def factory(settings):
+        seen.append(settings)
+        return newsroom
+
+    return factory, seen
+
+
+def test_cli_json_prints_only_json(cli_env: Path):
+    _, answers = build_set()
+    newsroom = CannedNewsroom(answers)
+    factory, seen = _factory(newsroom)
+    result = CliRunner().invoke(cli, ["eval", str(cli_env), "--json", "--k", "25"], obj={"newsroom_factory": factory})
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["metrics"]["hits_at_1"] == 0.25
+    assert out["metrics"]["mrr_at_10"] == 0.4062
+    assert out["k"] == 25
+    assert [row["id"] for row in out["questions"]] == ["q1", "q2", "q3", "q4"]
+    assert len(seen) == 1 and {call[2] for call in newsroom.calls} == {25}
+
+
+def test_cli_table(cli_env: Path):
+    _, answers = build_set()
+    factory, _ = _factory(CannedNewsroom(answers))
+    result = CliRunner().invoke(cli, ["eval", str(cli_env)], obj={"newsroom_factory": factory})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "  Hits@1                  0.250" in lines
+    assert "  MRR@10                  0.406" in lines
+    assert "  citation validity       0.667" in lines
+    assert any(line.startswith("  q3") and "(abstained)" in line for line in lines)
+
+
+def test_cli_bad_line_is_a_clear_error(cli_env: Path):
+    cli_env.write_text(cli_env.read_text(encoding="utf-8") + "{oops\n", encoding="utf-8")
+    factory, seen = _factory(CannedNewsroom({}))
+    result = CliRunner().invoke(cli, ["eval", str(cli_env), "--json"], obj={"newsroom_factory": factory})
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert f"Error: {cli_env}:5: not valid JSON" in result.stderr
+    assert seen == []  # nothing was built for a bad file
