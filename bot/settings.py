@@ -61,7 +61,7 @@ class Settings(BaseSettings):
             return [value]
         return value
 
-    @field_validator("chroma_host", "llm_base_url", "llm_model", mode="before")
+    @field_validator("chroma_host", "llm_base_url", "llm_model", "feedback_log", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -1,0 +1,74 @@
+"""`newsbot ask`: one question (or one a line from stdin with `-`), answered with citations."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+
+import click
+
+from bot.cli_index import EXIT_BACKEND, ensure_index, load_settings_or_exit
+
+
+def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"expected a date as YYYY-MM-DD, got {value!r}") from None
+
+
+def format_developer_view(answer) -> str:
+    """Retrieved passages with their scores, then the timings per stage (for `--passages`)."""
+    lines = ["", f"Searched: {answer.standalone_query or answer.question}", "Retrieved passages:"]
+    for i, p in enumerate(answer.retrieved, 1):
+        dense = "—" if p.dense_score is None else f"{p.dense_score:.3f}"
+        lexical = "—" if p.lexical_score is None else f"{p.lexical_score:.2f}"
+        day = p.published_at.date().isoformat() if p.published_at else "undated"
+        lines.append(f"  {i:>2}. score {p.score:.4f} (dense {dense}, bm25 {lexical})  {p.article_id} · {day} · {p.title}")
+        snippet = " ".join(p.text.split())
+        lines.append(f"      {snippet[:200]}{'…' if len(snippet) > 200 else ''}")
+    lines.append("Timings (ms): " + ", ".join(f"{k} {v:.1f}" for k, v in answer.timings.items()))
+    return "\n".join(lines)
+
+
+@click.command("ask")
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the Answer as JSON (one object a line with '-').")
+@click.option("--k", type=click.IntRange(1, 100), default=None, help="Passages to retrieve (default NEWSBOT_TOP_K).")
+@click.option("--source", default=None, help="Only this outlet (e.g. 'KBS News').")
+@click.option("--since", callback=_date, default=None, help="Only coverage on or after YYYY-MM-DD.")
+@click.option("--until", callback=_date, default=None, help="Only coverage on or before YYYY-MM-DD.")
+@click.option("--as-of", "as_of", callback=_date, default=None, help="Favour coverage from around YYYY-MM-DD.")
+@click.option("--passages", is_flag=True, help="Also show the retrieved passages, scores and timings.")
+def ask_command(question, as_json, k, source, since, until, as_of, passages) -> None:
+    """Answer QUESTION from the coverage, citing sources; '-' reads one question a line from stdin."""
+    from bot.core import Filters
+    from bot.formatting_text import format_answer
+    from bot.wiring import build_newsroom
+    from index.embedder import EmbedderError
+    from index.store import StoreError
+
+    settings = load_settings_or_exit()
+    filters = Filters(source=source, since=since, until=until, as_of=as_of)
+    try:
+        newsroom = build_newsroom(settings)
+        ensure_index(settings, newsroom)
+        questions = (line.strip() for line in sys.stdin) if question == "-" else iter([question])
+        for q in questions:
+            if question == "-" and not q:
+                continue
+            answer = newsroom.ask(q, filters=filters, k=k)
+            if as_json:
+                click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+            else:
+                click.echo(format_answer(answer))
+                if passages:
+                    click.echo(format_developer_view(answer))
+                if question == "-":
+                    click.echo("")
+    except (StoreError, EmbedderError) as exc:
+        click.echo(f"newsbot: {exc}", err=True)
+        raise SystemExit(EXIT_BACKEND) from None

@@ -1,0 +1,206 @@
+"""`newsbot index`, `newsbot stats` and `newsbot run` (the README's main job).
+
+Exit codes of `newsbot index`:
+  0  the index matches the corpus (some files may have been skipped: see the summary)
+  1  no article could be read (empty corpus folder, or every file was skipped)
+  2  bad usage or a bad setting
+  3  refused: the run would remove more than half of the indexed articles (use --force)
+  4  the store or the embedding model could not be opened
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+EXIT_OK, EXIT_NO_ARTICLES, EXIT_USAGE, EXIT_REFUSED, EXIT_BACKEND = 0, 1, 2, 3, 4
+
+
+def load_settings_or_exit(**overrides):
+    """Settings for an entry point; a bad value ends the command with one line and exit code 2."""
+    from bot.settings import SettingsError, load_settings
+
+    try:
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        click.echo(f"newsbot: bad setting: {exc}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
+
+
+@contextmanager
+def progress_reporter(enabled: bool):
+    """A rich progress bar on stderr (only on a terminal); yields an `IndexProgress` callback."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def on_progress(p) -> None:
+            label = {"scan": "Reading corpus", "embed": "Embedding chunks", "commit": "Committing"}.get(p.phase, p.phase)
+            if p.phase not in tasks:
+                tasks[p.phase] = bar.add_task(label, total=p.total or None)
+            bar.update(tasks[p.phase], completed=p.done, total=p.total or None)
+
+        yield on_progress
+
+
+def format_report(report, corpus: Path) -> str:
+    """The human summary of an index run."""
+    lines = []
+    if report.full_rebuild_reason:
+        lines.append(f"Full rebuild: {report.full_rebuild_reason}")
+    lines.append(
+        f"Indexed {corpus}: {report.added} added, {report.updated} updated, {report.removed} removed, "
+        f"{report.unchanged} unchanged; embedded {report.embedded_chunks} chunks; "
+        f"{report.chunks} chunks in the store ({report.seconds:.1f} s)."
+    )
+    if report.repaired:
+        lines.append(f"Repaired {report.repaired} leftovers of an interrupted run.")
+    if report.skipped:
+        lines.append(f"Skipped {len(report.skipped)}:")
+        for s in report.skipped:
+            where = f"{s.path}:{s.line}" if s.line else s.path
+            lines.append(f"  - {where}: {s.reason}")
+    for w in report.warnings:
+        lines.append(f"  ! {w}")
+    return "\n".join(lines)
+
+
+def run_index(settings, *, corpus: Path, rebuild: bool, force: bool, as_json: bool, newsroom=None) -> int:
+    """Index `corpus` into the configured store and print the summary; returns the exit code."""
+    from index.embedder import EmbedderError
+    from index.indexer import IndexRefused
+    from index.store import StoreError
+
+    try:
+        if newsroom is not None:
+            runner = lambda progress: newsroom.reindex(corpus, rebuild=rebuild, force=force, progress=progress)  # noqa: E731
+        else:
+            from bot.wiring import build_indexer
+
+            indexer = build_indexer(settings)
+            runner = lambda progress: indexer.run(corpus, rebuild=rebuild, force=force, progress=progress)  # noqa: E731
+        with progress_reporter(sys.stderr.isatty()) as on_progress:
+            report = runner(on_progress)
+    except IndexRefused as exc:
+        _fail(as_json, f"refused: {exc}")
+        return EXIT_REFUSED
+    except FileNotFoundError as exc:
+        _fail(as_json, str(exc))
+        return EXIT_NO_ARTICLES
+    except (StoreError, EmbedderError) as exc:
+        _fail(as_json, str(exc))
+        return EXIT_BACKEND
+
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        click.echo(format_report(report, corpus))
+    read = report.added + report.updated + report.unchanged + report.repaired
+    if read == 0 and report.removed == 0:
+        if not as_json:
+            click.echo(f"newsbot: no article could be read from {corpus}", err=True)
+        return EXIT_NO_ARTICLES
+    return EXIT_OK
+
+
+def _fail(as_json: bool, message: str) -> None:
+    click.echo(f"newsbot: {message}", err=True)
+    if as_json:
+        click.echo(json.dumps({"error": message}))
+
+
+@click.command("index")
+@click.option("--corpus", "corpus", type=click.Path(path_type=Path), default=None, help="Corpus folder (default: NEWSBOT_CORPUS_DIR).")
+@click.option("--rebuild", is_flag=True, help="Drop the index and embed everything again.")
+@click.option("--force", is_flag=True, help="Allow a run that removes more than half of the indexed articles.")
+@click.option("--json", "as_json", is_flag=True, help="Print only a JSON summary on stdout.")
+def index_command(corpus: Path | None, rebuild: bool, force: bool, as_json: bool) -> None:
+    """Bring the index in step with the corpus: embed new and changed articles, drop removed ones."""
+    settings = load_settings_or_exit()
+    code = run_index(settings, corpus=corpus or settings.corpus_dir, rebuild=rebuild, force=force, as_json=as_json)
+    raise SystemExit(code)
+
+
+def format_stats(stats) -> str:
+    """The human form of `newsbot stats`."""
+    span = "—"
+    if stats.earliest and stats.latest:
+        span = f"{stats.earliest.date().isoformat()} … {stats.latest.date().isoformat()}"
+    lines = [
+        f"Articles: {stats.articles}",
+        f"Chunks:   {stats.chunks}",
+        f"Dates:    {span}",
+        f"Store:    {stats.store}",
+        f"Model:    {stats.model or '—'}",
+        f"Chunker:  {stats.chunker or '—'}",
+        "Sources:" + ("" if stats.sources else " —"),
+    ]
+    lines += [f"  {name}: {count}" for name, count in stats.sources.items()]
+    return "\n".join(lines)
+
+
+@click.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def stats_command(as_json: bool) -> None:
+    """Show what is indexed: articles, chunks, sources, date range, store and model."""
+    from index.indexer import collect_stats
+    from index.store import StoreError
+
+    settings = load_settings_or_exit()
+    from bot.wiring import build_store
+
+    try:
+        stats = collect_stats(build_store(settings))
+    except StoreError as exc:
+        _fail(as_json, str(exc))
+        raise SystemExit(EXIT_BACKEND) from None
+    click.echo(json.dumps(stats.to_dict(), ensure_ascii=False) if as_json else format_stats(stats))
+
+
+@click.command("run")
+def run_command() -> None:
+    """The main job: index the corpus, then start the bot (with a token) or open the REPL."""
+    settings = load_settings_or_exit()
+    from bot.wiring import build_newsroom
+
+    newsroom = build_newsroom(settings)
+    code = run_index(settings, corpus=settings.corpus_dir, rebuild=False, force=False, as_json=False, newsroom=newsroom)
+    if code not in (EXIT_OK,):
+        raise SystemExit(code)
+    if settings.telegram_token is not None:
+        from bot.telegram.app import run_polling
+
+        run_polling(settings, newsroom)
+        return
+    from bot.repl import run_repl
+
+    if sys.stdin.isatty():
+        click.echo("Ask a question about the coverage (:help for commands, :quit to leave).")
+    run_repl(newsroom, sys.stdin, sys.stdout)
+
+
+def ensure_index(settings, newsroom) -> None:
+    """First use: an empty index is built from the corpus before answering, saying so."""
+    if not newsroom.is_empty():
+        return
+    click.echo(f"newsbot: the index is empty; building it from {settings.corpus_dir} first…", err=True)
+    code = run_index(settings, corpus=settings.corpus_dir, rebuild=False, force=False, as_json=False, newsroom=newsroom)
+    if code != EXIT_OK:
+        raise SystemExit(code)

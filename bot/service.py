@@ -1,0 +1,118 @@
+"""The concrete `Newsroom`: validation → chit-chat → follow-up resolution → retrieval → answer."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bot.answer import Answer, Answerer, Passage
+from bot.conversation import chitchat_reply, clean_question, is_chitchat, resolve_followup, validate_question
+from bot.core import Filters, Newsroom, ProgressCallback, Turn
+from index.indexer import Indexer, collect_stats
+from index.models import IndexReport, IndexStats
+
+Rewriter = Callable[[Sequence[Turn], str], str | None]
+
+
+class ReindexBusy(RuntimeError):
+    """A reindex is already running in this process."""
+
+
+class NewsroomService(Newsroom):
+    """Answers from one index; reindexes it in-process so readers and the writer share one client."""
+
+    def __init__(
+        self,
+        *,
+        retriever,
+        answerer: Answerer,
+        indexer: Indexer,
+        corpus_dir: Path,
+        default_k: int = 8,
+        rewriter: Rewriter | None = None,
+    ):
+        self.retriever = retriever
+        self.answerer = answerer
+        self.indexer = indexer
+        self.corpus_dir = corpus_dir
+        self.default_k = default_k
+        self.rewriter = rewriter
+        self._reindex_lock = threading.Lock()
+
+    @property
+    def store(self):
+        return self.indexer.store
+
+    def ask(
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] = (),
+        filters: Filters | None = None,
+        k: int | None = None,
+    ) -> Answer:
+        """Answer one question from the coverage (see `Newsroom.ask`)."""
+        started = time.perf_counter()
+        problem = validate_question(question)
+        if problem:
+            return Answer(question=question, text=problem, kind="invalid")
+        cleaned = clean_question(question)
+        if is_chitchat(cleaned):
+            return Answer(question=cleaned, text=chitchat_reply(cleaned), kind="chitchat")
+
+        t = time.perf_counter()
+        standalone = None
+        if self.rewriter is not None and history:
+            standalone = self.rewriter(history, cleaned)
+        if not standalone:
+            standalone = resolve_followup(cleaned, history)
+        resolve_ms = (time.perf_counter() - t) * 1000
+
+        result = self.retriever.retrieve(standalone, k=k or self.default_k, filters=filters)
+        answer = self.answerer.answer(cleaned, list(result.passages), query=standalone)
+        answer.retrieved = list(result.passages)
+        answer.standalone_query = standalone
+        answer.timings = {
+            "resolve": resolve_ms,
+            **result.timings,
+            **answer.timings,
+            "total": (time.perf_counter() - started) * 1000,
+        }
+        return answer
+
+    def reindex(
+        self,
+        corpus_dir: Path | None = None,
+        *,
+        rebuild: bool = False,
+        force: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> IndexReport:
+        """Run the incremental indexer; readers switch to the new index when it commits."""
+        if not self._reindex_lock.acquire(blocking=False):
+            raise ReindexBusy("a reindex is already running")
+        try:
+            report = self.indexer.run(corpus_dir or self.corpus_dir, rebuild=rebuild, force=force, progress=progress)
+        finally:
+            self._reindex_lock.release()
+        self.retriever.refresh(force=True)
+        return report
+
+    @property
+    def reindexing(self) -> bool:
+        """True while a reindex runs in this process."""
+        return self._reindex_lock.locked()
+
+    def stats(self) -> IndexStats:
+        """Counts, sources and date range of the committed index."""
+        return collect_stats(self.store)
+
+    def passage(self, chunk_id: str) -> Passage | None:
+        """A stored passage by id, or None when it is no longer in the index."""
+        return self.retriever.passage(chunk_id)
+
+    def is_empty(self) -> bool:
+        """True when nothing has been indexed yet (first use)."""
+        return self.store.articles.count() == 0

@@ -1,0 +1,87 @@
+"""The one place where settings become objects: embedder, store, indexer, retriever, answerer."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.settings import Settings
+from index.chunking import DEFAULT_CONFIG
+from index.embedder import CachedEmbedder, Embedder, SentenceTransformerEmbedder
+from index.indexer import Indexer
+from index.store import ChunkStore, open_store
+
+log = logging.getLogger(__name__)
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    """The sentence-transformers model (loaded on first use), cached on disk in local mode."""
+    embedder: Embedder = SentenceTransformerEmbedder(
+        settings.embedding_model, batch_size=settings.embedding_batch_size
+    )
+    if settings.embedding_cache and not settings.server_mode:
+        embedder = CachedEmbedder(embedder, settings.data_dir / "embedding-cache.sqlite")
+    return embedder
+
+
+def build_store(settings: Settings) -> ChunkStore:
+    """The embedded store under data_dir, or the Chroma server named by the settings."""
+    return open_store(
+        data_dir=str(settings.data_dir),
+        host=settings.chroma_host,
+        port=settings.chroma_port,
+        prefix=settings.collection_prefix,
+    )
+
+
+def build_indexer(settings: Settings, *, store: ChunkStore | None = None, embedder: Embedder | None = None) -> Indexer:
+    """An indexer over the configured store and model."""
+    return Indexer(
+        store or build_store(settings),
+        embedder or build_embedder(settings),
+        chunker=DEFAULT_CONFIG,
+        max_chars=settings.max_article_chars,
+    )
+
+
+def build_newsroom(
+    settings: Settings,
+    *,
+    store: ChunkStore | None = None,
+    embedder: Embedder | None = None,
+    chat_model=None,
+):
+    """The full core (`bot.service.NewsroomService`) wired from settings; fakes may be passed in."""
+    from bot.extractive import ExtractiveAnswerer
+    from bot.retrieval import Retriever
+    from bot.service import NewsroomService
+    from index.lexical import LexicalIndex
+
+    store = store or build_store(settings)
+    embedder = embedder or build_embedder(settings)
+    indexer = build_indexer(settings, store=store, embedder=embedder)
+    lexical_path = None if settings.server_mode else settings.data_dir / "lexical.sqlite"
+    lexical = LexicalIndex(lexical_path)
+    retriever = Retriever(store, embedder, lexical, refresh_seconds=settings.index_refresh_seconds)
+    answerer = ExtractiveAnswerer()
+    rewriter = None
+    if chat_model is None and settings.llm_provider != "none":
+        from bot.llm import make_chat_model
+
+        chat_model = make_chat_model(settings)
+    if chat_model is not None:
+        from bot.llm import LLMAnswerer, rewrite_followup
+
+        answerer = LLMAnswerer(chat_model, fallback=answerer)
+
+        def rewriter(history, question):  # noqa: ANN001 - a Rewriter
+            pairs = [(t.question, t.answer.text if t.answer else "") for t in history]
+            return rewrite_followup(chat_model, pairs, question)
+
+    return NewsroomService(
+        retriever=retriever,
+        answerer=answerer,
+        indexer=indexer,
+        corpus_dir=settings.corpus_dir,
+        default_k=settings.top_k,
+        rewriter=rewriter,
+    )
