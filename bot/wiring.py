@@ -6,15 +6,24 @@ import logging
 
 from bot.settings import Settings
 from index.chunking import DEFAULT_CONFIG
-from index.embedder import CachedEmbedder, Embedder, SentenceTransformerEmbedder
+from index.embedder import CachedEmbedder, Embedder, HashingEmbedder, SentenceTransformerEmbedder
 from index.indexer import Indexer
 from index.store import ChunkStore, open_store
 
 log = logging.getLogger(__name__)
 
 
+TEST_EMBEDDER = "test:hashing"
+
+
 def build_embedder(settings: Settings) -> Embedder:
-    """The sentence-transformers model (loaded on first use), cached on disk in local mode."""
+    """The sentence-transformers model (loaded on first use), cached on disk in local mode.
+
+    `NEWSBOT_EMBEDDING_MODEL=test:hashing` selects the fast hashing embedder: for tests that run
+    whole processes (server mode, crash tests) where the real model adds nothing to what is checked.
+    """
+    if settings.embedding_model == TEST_EMBEDDER:
+        return HashingEmbedder()
     embedder: Embedder = SentenceTransformerEmbedder(
         settings.embedding_model, batch_size=settings.embedding_batch_size
     )
