@@ -13,16 +13,21 @@ from dataclasses import dataclass, field
 
 NOT_IN_COVERAGE = "NOT_IN_COVERAGE"
 
-# `[1]`, `[1, 2]`, `[1; 3]`, `[2-4]`; adjacent groups (`[1][2]`) are separate matches.
+# `[1]`, `[1, 2]`, `[1; 3]`, `[2-4]`, `[Passage 2]`; adjacent groups (`[1][2]`) are separate matches.
 _MARKER_ITEM = r"\d{1,3}(?:\s*[-–]\s*\d{1,3})?"
-_MARKER = re.compile(r"\[\s*(" + _MARKER_ITEM + r"(?:\s*[,;]\s*" + _MARKER_ITEM + r")*)\s*\]")
-_MARKER_WITH_SPACE = re.compile(r"[ \t]*" + _MARKER.pattern)
+_MARKER = re.compile(
+    r"\[\s*(?:(?:passage|source)s?\s*)?("
+    + _MARKER_ITEM
+    + r"(?:\s*[,;]\s*" + _MARKER_ITEM + r")*)\s*\]",
+    re.IGNORECASE,
+)
+_MARKER_WITH_SPACE = re.compile(r"[ \t]*" + _MARKER.pattern, re.IGNORECASE)
 _MAX_RANGE = 20
 
 # A sentence ends at . ! ? (or an ellipsis), optionally followed by closing quotes/brackets and
 # by citation markers that belong to it, when whitespace (or the end of the line) follows.
 _SENTENCE_END = re.compile(
-    r"(?:[.!?]+|…)[\"'”’»)]*(?:\s*" + _MARKER.pattern + r")*(?=\s|$)"
+    r"(?:[.!?]+|…)[\"'”’»)]*(?:\s*" + _MARKER.pattern + r")*(?=\s|$)", re.IGNORECASE
 )
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof st sen rep gov gen lt col capt sgt jr sr inc co corp ltd no vs etc "
@@ -263,7 +268,8 @@ def _attach_bare_markers(sentences: list[str]) -> list[str]:
 
 def _join_marker_lines(reply: str) -> str:
     """A line holding only markers cites the line before it."""
-    return re.sub(r"\n[ \t]*((?:" + _MARKER.pattern + r"[ \t]*)+)(?=\n|$)", r" \1", reply)
+    pattern = r"\n[ \t]*((?:" + _MARKER.pattern + r"[ \t]*)+)(?=\n|$)"
+    return re.sub(pattern, r" \1", reply, flags=re.IGNORECASE)
 
 
 def _snip(text: str) -> str:

@@ -7,6 +7,9 @@ from typing import Any
 
 import pytest
 from fake_openai import FakeOpenAI, ScriptedReply
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import BaseMessage
@@ -296,7 +299,8 @@ def test_reasoning_block_and_answer_label_are_ignored() -> None:
 
 
 def test_marker_forms() -> None:
-    assert markers_in("a [1, 2] b [3][4] c [2-4] d [ 5 ; 6 ]") == [1, 2, 3, 4, 2, 3, 4, 5, 6]
+    assert markers_in("a [1, 2] b [3][4] c [2-4] d [ 5 ; 6 ] e [Passage 7]") == [1, 2, 3, 4, 2, 3, 4, 5, 6, 7]
+    assert markers_in("not markers: [a] [1.5] [] (2) [1000]") == []
 
 
 def test_sentence_split_keeps_trailing_markers_and_abbreviations() -> None:
@@ -305,6 +309,33 @@ def test_sentence_split_keeps_trailing_markers_and_abbreviations() -> None:
         "They agreed [2].",
         "Talks end today.",
     ]
+
+
+def test_passage_word_markers_are_canonicalised() -> None:
+    verified = verify_reply("Roads closed [Passage 2]. Budget passed [passages 1, 2].", [SourceText("a")] * 2)
+    assert verified.text == "Roads closed [1]. Budget passed [2][1]."
+    assert verified.cited == [2, 1]
+
+
+@hypothesis_settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["Prices rose", "The mayor resigned", "Talks failed", "Dr. Ko spoke"]),
+            st.lists(st.integers(min_value=0, max_value=7), max_size=3),
+            st.sampled_from([".", "!", "?"]),
+        ),
+        max_size=6,
+    )
+)
+def test_verified_markers_always_map_onto_citations(sentences: list[tuple[str, list[int], str]]) -> None:
+    reply = " ".join(body + "".join(f" [{n}]" for n in marks) + end for body, marks, end in sentences)
+    verified = verify_reply(reply, [SourceText("text")] * 4)
+    markers = markers_in(verified.text)
+    assert list(dict.fromkeys(markers)) == list(range(1, len(verified.cited) + 1))
+    given_valid = {n for _, marks, _ in sentences for n in marks if 1 <= n <= 4}
+    assert sorted(set(verified.cited)) == sorted(given_valid)
+    assert all(markers_in(s) for s in split_sentences(verified.text))
 
 
 def test_marker_on_its_own_line_cites_the_line_before() -> None:
