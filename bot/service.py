@@ -115,4 +115,4 @@ class NewsroomService(Newsroom):
 
     def is_empty(self) -> bool:
         """True when nothing has been indexed yet (first use)."""
-        return self.store.articles.count() == 0
+        return self.store.count_articles() == 0

@@ -17,15 +17,18 @@ crash leaves at worst unlisted chunks, which the next run deletes.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from index.models import Chunk
+
+_T = TypeVar("_T")
 
 MANIFEST_VECTOR = [1.0]  # manifest records are never searched; Chroma still wants a vector
 _BATCH = 1000
@@ -112,15 +115,86 @@ def chunk_metadata(chunk: Chunk, content_hash: str) -> dict[str, Any]:
     return meta
 
 
-class ChunkStore:
-    """Chunks and manifest in one Chroma client. `location` is shown in stats and errors."""
+def _unreachable(exc: BaseException) -> bool:
+    """True for a failure to talk to the Chroma server at all (refused, reset, timed out)."""
+    import httpx
 
-    def __init__(self, client: Any, *, location: str, prefix: str = "newsbot"):
+    return isinstance(exc, (httpx.TransportError, ConnectionError, TimeoutError))
+
+
+def _stale_collection(exc: BaseException) -> bool:
+    """True when a cached Collection names an id the server no longer has (dropped by a rebuild)."""
+    from chromadb.errors import NotFoundError
+
+    return isinstance(exc, NotFoundError)
+
+
+def _reconnecting(method: Callable[..., _T]) -> Callable[..., _T]:
+    """Run a store call; on a lost connection or a stale collection, re-fetch the collections and
+    retry once. A server still unreachable then becomes a `StoreError` naming host:port.
+
+    Every decorated method is idempotent (upserts, deletes by id, reads), so running it twice is
+    safe. Arguments must not be one-shot iterators (the retry would see them exhausted).
+    """
+
+    @functools.wraps(method)
+    def call(self: ChunkStore, *args: Any, **kwargs: Any) -> _T:
+        try:
+            return method(self, *args, **kwargs)
+        except StoreError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - classified below
+            if not (_unreachable(exc) or _stale_collection(exc)):
+                raise
+        self._forget_collections()
+        try:
+            return method(self, *args, **kwargs)
+        except StoreError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - classified below
+            if _unreachable(exc):
+                raise StoreError(self.unreachable_message(exc)) from exc
+            raise
+
+    return call
+
+
+class ChunkStore:
+    """Chunks and manifest in one Chroma client. `location` is shown in stats and errors.
+
+    `server` is "host:port" of a Chroma server (None for an embedded store). Every call survives a
+    server restart or a rebuild by another process (collections are re-fetched and the call is
+    retried once); a server that stays away raises `StoreError` naming `server`.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        location: str,
+        prefix: str = "newsbot",
+        server: str | None = None,
+    ):
         self._client = client
         self.location = location
         self._prefix = prefix
+        self.server = server
         self._chunks = None
         self._articles = None
+
+    def _forget_collections(self) -> None:
+        """Drop cached Collection objects; the next access fetches them (and their ids) again."""
+        self._chunks = None
+        self._articles = None
+
+    def unreachable_message(self, exc: BaseException) -> str:
+        """What to tell the user when the store stopped answering."""
+        where = (
+            f"the Chroma server at {self.server} (NEWSBOT_CHROMA_HOST/NEWSBOT_CHROMA_PORT)"
+            if self.server
+            else f"the store at {self.location}"
+        )
+        return f"lost connection to {where}: {exc.__class__.__name__}: {exc}; is the server running?"
 
     # --- collections -----------------------------------------------------------------
     @property
@@ -148,15 +222,19 @@ class ChunkStore:
                 self._client.delete_collection(name)
             except Exception:  # noqa: BLE001 - absent is fine
                 pass
-        self._chunks = None
-        self._articles = None
+        self._forget_collections()
 
     # --- index key and generation ------------------------------------------------------
+    @_reconnecting
     def info(self) -> dict[str, Any]:
-        """Collection metadata of the manifest: model, chunker, generation."""
+        """Collection metadata of the manifest: model, chunker, generation.
+
+        Raises chromadb's NotFoundError when nothing was indexed yet (no manifest collection).
+        """
         meta = self._client.get_collection(f"{self._prefix}_articles", embedding_function=None).metadata
         return dict(meta or {})
 
+    @_reconnecting
     def set_info(self, **values: Any) -> None:
         meta = dict(self.articles.metadata or {})
         meta.update({k: v for k, v in values.items() if v is not None})
@@ -167,8 +245,10 @@ class ChunkStore:
         """A counter bumped after every committed change; readers compare it to refresh caches."""
         try:
             return int(self.info().get("generation", 0))
-        except Exception:  # noqa: BLE001 - no manifest yet
-            return 0
+        except Exception as exc:  # noqa: BLE001 - classified: only "no manifest yet" means 0
+            if _stale_collection(exc):
+                return 0
+            raise
 
     def bump_generation(self) -> int:
         gen = self.generation() + 1
@@ -176,6 +256,7 @@ class ChunkStore:
         return gen
 
     # --- manifest ------------------------------------------------------------------------
+    @_reconnecting
     def manifest(self) -> dict[str, ArticleRecord]:
         """All committed articles by id."""
         out: dict[str, ArticleRecord] = {}
@@ -186,6 +267,7 @@ class ChunkStore:
                 out[aid] = ArticleRecord.from_metadata(aid, meta or {})
         return out
 
+    @_reconnecting
     def commit_articles(self, records: Sequence[ArticleRecord]) -> None:
         """Upsert manifest records: from now on their listed chunks are live."""
         for i in range(0, len(records), _BATCH):
@@ -196,12 +278,14 @@ class ChunkStore:
                 metadatas=[r.to_metadata() for r in part],
             )
 
+    @_reconnecting
     def uncommit_articles(self, article_ids: Sequence[str]) -> None:
         """Remove manifest records: their chunks stop being live at once."""
         for i in range(0, len(article_ids), _BATCH):
             self.articles.delete(ids=list(article_ids[i : i + _BATCH]))
 
     # --- chunks --------------------------------------------------------------------------
+    @_reconnecting
     def add_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray, content_hashes: Sequence[str]) -> None:
         """Write chunks with their vectors (not yet live until their article is committed)."""
         for i in range(0, len(chunks), _BATCH):
@@ -214,10 +298,15 @@ class ChunkStore:
             )
 
     def delete_chunks(self, chunk_ids: Iterable[str]) -> None:
-        ids = list(chunk_ids)
+        """Delete chunks by id (absent ids are fine)."""
+        self._delete_chunk_list(list(chunk_ids))  # a generator could not be replayed by the retry
+
+    @_reconnecting
+    def _delete_chunk_list(self, ids: list[str]) -> None:
         for i in range(0, len(ids), _BATCH):
             self.chunks.delete(ids=ids[i : i + _BATCH])
 
+    @_reconnecting
     def chunk_ids(self) -> set[str]:
         """Every chunk id in the store, live or not."""
         out: set[str] = set()
@@ -226,9 +315,17 @@ class ChunkStore:
             out.update(self.chunks.get(include=[], limit=_BATCH * 10, offset=offset)["ids"])
         return out
 
+    @_reconnecting
     def count_chunks(self) -> int:
+        """Chunks in the store, live or not."""
         return self.chunks.count()
 
+    @_reconnecting
+    def count_articles(self) -> int:
+        """Committed articles (0 when nothing was indexed yet)."""
+        return self.articles.count()
+
+    @_reconnecting
     def get_chunks(self, chunk_ids: Sequence[str]) -> list[StoredChunk]:
         """Chunks by id, in the order asked (missing ids are left out)."""
         found: dict[str, StoredChunk] = {}
@@ -239,6 +336,7 @@ class ChunkStore:
                 found[cid] = _stored_chunk(cid, doc or "", meta or {})
         return [found[c] for c in ids if c in found]
 
+    @_reconnecting
     def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
         """Nearest chunks as (chunk id, cosine similarity), best first."""
         total = self.chunks.count()
@@ -263,6 +361,7 @@ def open_store(
     settings = ChromaSettings(anonymized_telemetry=False)
     if host:
         location = f"chroma server http://{host}:{port or 8000}"
+        server = f"{host}:{port or 8000}"
         try:
             client = chromadb.HttpClient(host=host, port=port or 8000, settings=settings)
             client.heartbeat()
@@ -271,7 +370,7 @@ def open_store(
                 f"cannot reach the Chroma server at {host}:{port or 8000} "
                 f"(NEWSBOT_CHROMA_HOST/NEWSBOT_CHROMA_PORT): {exc.__class__.__name__}: {exc}"
             ) from exc
-        return ChunkStore(client, location=location, prefix=prefix)
+        return ChunkStore(client, location=location, prefix=prefix, server=server)
     if not data_dir:
         raise StoreError("NEWSBOT_DATA_DIR is empty: the embedded store needs a folder")
     from pathlib import Path
