@@ -79,7 +79,7 @@ class SentenceTransformerEmbedder(Embedder):
             try:
                 from sentence_transformers import SentenceTransformer
 
-                model = SentenceTransformer(self._path, device=self._device or "cpu")
+                model = SentenceTransformer(self._path, device=self._device)  # None: CUDA when available
             except Exception as exc:
                 raise EmbedderError(
                     f"could not load embedding model {self.name!r} from {self._path!r}: {exc}. "
