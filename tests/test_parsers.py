@@ -350,6 +350,7 @@ HTML_PAGE = """<!DOCTYPE html>
 <script>document.write("SCRIPT_MARKER_BODY");</script>
 <p>Residents near the bank were told to move valuables upstairs and to follow local radio updates.</p>
 </article>
+<noscript>NOSCRIPT_MARKER please enable JavaScript</noscript>
 </body></html>
 """
 
@@ -366,7 +367,7 @@ def test_html_main_text_and_metadata(tmp_path: Path) -> None:
     assert article.source == "Riverside Post"
     assert article.authors == ("Mara Quinn",)
     assert article.url == "https://riverside.example/flood"
-    assert "MARKER" not in article.body
+    assert "MARKER" not in article.body  # script, style and noscript text
 
 
 def test_html_without_main_text_skipped(tmp_path: Path) -> None:

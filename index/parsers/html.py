@@ -1,6 +1,6 @@
 """HTML articles: main text and metadata extracted by trafilatura (no hand-written HTML parsing).
 
-Body: trafilatura's main text (boilerplate, scripts, styles and comments removed), one paragraph
+Body: trafilatura's main text (boilerplate, scripts, styles, <noscript> and comments removed), one paragraph
 per extracted block; the first block is dropped when it repeats the title. Metadata: title,
 date (kept tz-aware when the page gives an offset), author(s), site name (→ source, else the
 host name) and the canonical URL.
@@ -65,6 +65,7 @@ def _extract(text: str) -> Any:
             include_comments=False,
             include_tables=True,
             date_extraction_params=date_params,
+            prune_xpath="//noscript",  # trafilatura keeps <noscript> fallback text otherwise
         )
     except RecursionError:
         return Skip("", "cannot parse HTML: nesting too deep")

@@ -96,8 +96,10 @@ def _split_front_matter(text: str) -> tuple[dict[str, object], str] | str:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 2})" if mark is not None else ""
         return f"invalid YAML front matter: {problem}{where}"
-    except (RecursionError, ValueError) as exc:
-        return f"invalid YAML front matter: {type(exc).__name__}"
+    except RecursionError:
+        return "invalid YAML front matter: nesting too deep"
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. a timestamp with an impossible date
+        return f"invalid YAML front matter: {exc}"
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
