@@ -1,0 +1,312 @@
+"""Hybrid retrieval: dense (Chroma) + lexical (FTS5 BM25), fused, boosted, diversified.
+
+Scoring of one candidate passage, in order:
+
+1. Reciprocal rank fusion of the two rankings:
+   `rrf = dense_weight / (rrf_k + dense_rank) + lexical_weight / (rrf_k + lexical_rank)`
+   (a ranker that did not return the passage contributes nothing). RRF needs no score
+   calibration between cosine similarities and BM25 values.
+2. Coverage bonus: `× (1 + coverage_alpha · coverage)`, where `coverage` ∈ [0, 1] is the weighted
+   fraction of the question's terms present in the passage. Terms are the names found in the
+   question (weight `name_weight`) and the other content words (weight 1); a term found only in
+   the article title counts `title_credit`. Matching goes through the FTS tokenizer (stemming),
+   so "passports" matches "passport". This is what makes "What did Lammy say about passports?"
+   prefer the passage with both Lammy *and* passports over passages with only one of them, which
+   either ranker alone may rank higher.
+3. Recency (only with `filters.as_of`): `× r(age)` where age is days between the passage's date
+   and the end of the as-of day: `r = floor + (1 - floor) · 0.5^(age / half_life)` for coverage
+   on or before as_of (up to `future_grace_days` after it counts as age 0); later coverage gets
+   `future_penalty · r(days after)`; undated passages get `r(half_life)`, i.e. treated as
+   neither fresh nor stale.
+
+Then at most `max_per_article` passages per article are kept, filling the k slots from the fused
+ranking. A passage is only ever returned if it is live: listed by its article's manifest record
+as of the lexical index's synced generation (see index/store.py on the write order).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time as dtime, timedelta, timezone
+from typing import Any
+
+from bot.answer import Passage
+from bot.core import Filters
+from index.embedder import Embedder
+from index.lexical import LexicalIndex, QueryTerms, SyncStats, analyze_query
+from index.store import ChunkStore, StoredChunk
+
+_DAY = 86400.0
+
+
+@dataclass(slots=True)
+class RetrievalResult:
+    """Ranked passages (best first) plus per-stage timings in ms and the candidate pool size."""
+
+    passages: list[Passage]
+    timings: dict[str, float] = field(default_factory=dict)
+    candidates: int = 0
+
+
+class Retriever:
+    """Hybrid retriever over a `ChunkStore` and its `LexicalIndex`.
+
+    Tuning knobs (defaults are starting points for the benchmark):
+    - `refresh_seconds` (10.0): how often to check the store generation; 0 checks on every query.
+    - `dense_weight`, `lexical_weight` (1.0, 1.0): RRF weights of the two rankers.
+    - `rrf_k` (60): the RRF rank offset (the usual value from Cormack et al.).
+    - `fetch_k` (50): candidates asked from each ranker (at least 4·k).
+    - `coverage_alpha` (1.0): strength of the term-coverage bonus; 0 disables it.
+    - `name_weight` (2.0): weight of a name relative to another content word in coverage.
+    - `title_credit` (0.5): credit for a term found only in the article title.
+    - `max_per_article` (2): diversity cap in the final k.
+    - `recency_half_life_days` (7.0), `recency_floor` (0.2), `future_grace_days` (1.0),
+      `future_penalty` (0.25): the as-of recency multiplier (module docstring).
+    """
+
+    def __init__(
+        self,
+        store: ChunkStore,
+        embedder: Embedder,
+        lexical: LexicalIndex,
+        *,
+        refresh_seconds: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+        dense_weight: float = 1.0,
+        lexical_weight: float = 1.0,
+        rrf_k: int = 60,
+        fetch_k: int = 50,
+        coverage_alpha: float = 1.0,
+        name_weight: float = 2.0,
+        title_credit: float = 0.5,
+        max_per_article: int = 2,
+        recency_half_life_days: float = 7.0,
+        recency_floor: float = 0.2,
+        future_grace_days: float = 1.0,
+        future_penalty: float = 0.25,
+    ):
+        self._store = store
+        self._embedder = embedder
+        self._lexical = lexical
+        self.refresh_seconds = refresh_seconds
+        self._clock = clock
+        self.dense_weight = dense_weight
+        self.lexical_weight = lexical_weight
+        self.rrf_k = rrf_k
+        self.fetch_k = fetch_k
+        self.coverage_alpha = coverage_alpha
+        self.name_weight = name_weight
+        self.title_credit = title_credit
+        self.max_per_article = max_per_article
+        self.recency_half_life_days = recency_half_life_days
+        self.recency_floor = recency_floor
+        self.future_grace_days = future_grace_days
+        self.future_penalty = future_penalty
+        self._lock = threading.Lock()
+        self._last_check: float | None = None
+        self._seen_generation: int | None = None
+        self._live: frozenset[str] = frozenset()
+
+    # --- keeping in step -----------------------------------------------------------------------
+    def refresh(self, *, force: bool = False) -> SyncStats | None:
+        """Sync the lexical index and the live-id snapshot if the store generation changed.
+
+        Checks at most every `refresh_seconds` (unless `force`); returns the sync stats when a
+        sync ran, else None.
+        """
+        with self._lock:
+            now = self._clock()
+            if not force and self._last_check is not None and now - self._last_check < self.refresh_seconds:
+                return None
+            self._last_check = now
+            generation = self._store.generation()
+            if not force and generation == self._seen_generation:
+                return None
+            stats = self._lexical.sync(self._store)
+            self._live = frozenset(self._lexical.live_chunk_ids())
+            self._seen_generation = stats.generation
+            return stats
+
+    # --- retrieval -----------------------------------------------------------------------------
+    def retrieve(self, query: str, *, k: int = 8, filters: Filters | None = None) -> RetrievalResult:
+        """The k best live passages for `query` under `filters` (see the module docstring)."""
+        timings: dict[str, float] = {}
+        t = time.perf_counter()
+        if self.refresh() is not None:
+            timings["sync"] = _ms(t)
+        live = self._live
+        filters = filters or Filters()
+        if not query.strip() or k <= 0:
+            return RetrievalResult([], timings, 0)
+
+        source_values: list[str] | None = None
+        if filters.source:
+            source_values = self._lexical.sources_named(filters.source)
+            if not source_values:
+                return RetrievalResult([], timings, 0)
+        since_ts, until_ts = date_bounds(filters.since, filters.until)
+        if since_ts is not None and until_ts is not None and since_ts > until_ts:
+            return RetrievalResult([], timings, 0)
+        fetch = max(self.fetch_k, 4 * k)
+
+        t = time.perf_counter()
+        vector = self._embedder.embed_query(query)
+        timings["embed"] = _ms(t)
+
+        t = time.perf_counter()
+        where = chroma_where(source_values, since_ts, until_ts)
+        dense = [(cid, s) for cid, s in self._store.query(vector, k=fetch, where=where) if cid in live]
+        timings["dense"] = _ms(t)
+
+        t = time.perf_counter()
+        lexical = [
+            (cid, s)
+            for cid, s in self._lexical.search(
+                query, fetch, source=filters.source, since_ts=since_ts, until_ts=until_ts
+            )
+            if cid in live
+        ]
+        timings["lexical"] = _ms(t)
+
+        t = time.perf_counter()
+        rrf: dict[str, float] = {}
+        dense_score = dict(dense)
+        lexical_score = dict(lexical)
+        for weight, ranking in ((self.dense_weight, dense), (self.lexical_weight, lexical)):
+            for rank, (cid, _) in enumerate(ranking, start=1):
+                rrf[cid] = rrf.get(cid, 0.0) + weight / (self.rrf_k + rank)
+        timings["fuse"] = _ms(t)
+
+        t = time.perf_counter()
+        chunks = {c.id: c for c in self._store.get_chunks(list(rrf))}  # drops ids deleted meanwhile
+        timings["fetch"] = _ms(t)
+
+        t = time.perf_counter()
+        coverage = self._coverage(list(chunks), analyze_query(query))
+        scored: list[tuple[float, str]] = []
+        for cid, chunk in chunks.items():
+            score = rrf[cid] * (1.0 + self.coverage_alpha * coverage.get(cid, 0.0))
+            if filters.as_of is not None:
+                score *= self.recency(chunk.published_at, filters.as_of)
+            scored.append((score, cid))
+        scored.sort(key=lambda sc: (-sc[0], sc[1]))
+        passages: list[Passage] = []
+        per_article: dict[str, int] = {}
+        for score, cid in scored:
+            chunk = chunks[cid]
+            if per_article.get(chunk.article_id, 0) >= self.max_per_article:
+                continue
+            per_article[chunk.article_id] = per_article.get(chunk.article_id, 0) + 1
+            passages.append(
+                to_passage(chunk, score=score, dense_score=dense_score.get(cid), lexical_score=lexical_score.get(cid))
+            )
+            if len(passages) >= k:
+                break
+        timings["fuse"] += _ms(t)
+        return RetrievalResult(passages, timings, len(chunks))
+
+    def passage(self, chunk_id: str) -> Passage | None:
+        """One live passage by chunk id (score 0), or None if it is gone or not live."""
+        self.refresh()
+        if chunk_id not in self._live:
+            return None
+        found = self._store.get_chunks([chunk_id])
+        return to_passage(found[0], score=0.0) if found else None
+
+    # --- scoring parts -------------------------------------------------------------------------
+    def _coverage(self, chunk_ids: list[str], terms: QueryTerms) -> dict[str, float]:
+        """Weighted fraction of the question's names and other content words in each passage."""
+        units = [(name, self.name_weight) for name in terms.names] + [(w, 1.0) for w in terms.plain_words]
+        total = sum(w for _, w in units)
+        if not chunk_ids or total <= 0 or self.coverage_alpha == 0:
+            return {}
+        presence = self._lexical.phrase_presence(chunk_ids, [u for u, _ in units])
+        out: dict[str, float] = {}
+        for cid in chunk_ids:
+            got = 0.0
+            for unit, weight in units:
+                in_text, in_title = presence[unit]
+                if cid in in_text:
+                    got += weight
+                elif cid in in_title:
+                    got += weight * self.title_credit
+            out[cid] = got / total
+        return out
+
+    def recency(self, published_at: datetime | None, as_of: date) -> float:
+        """The as-of recency multiplier in (0, 1] for a passage dated `published_at`."""
+        half_life = max(self.recency_half_life_days, 1e-9)
+
+        def decay(days: float) -> float:
+            return self.recency_floor + (1.0 - self.recency_floor) * math.pow(0.5, max(days, 0.0) / half_life)
+
+        if published_at is None:
+            return decay(half_life)
+        end_of_day = datetime.combine(as_of + timedelta(days=1), dtime.min, tzinfo=timezone.utc)
+        age = (end_of_day - _utc(published_at)).total_seconds() / _DAY  # < 0: after the as-of day
+        if age >= 0:
+            return decay(age)
+        ahead = -age
+        if ahead <= self.future_grace_days:
+            return decay(0.0)
+        return self.future_penalty * decay(ahead)
+
+
+def to_passage(
+    chunk: StoredChunk, *, score: float, dense_score: float | None = None, lexical_score: float | None = None
+) -> Passage:
+    """A `Passage` from a stored chunk and its scores."""
+    return Passage(
+        chunk_id=chunk.id,
+        article_id=chunk.article_id,
+        text=chunk.text,
+        start=chunk.start,
+        end=chunk.end,
+        title=chunk.title,
+        source=chunk.source,
+        published_at=chunk.published_at,
+        url=chunk.url,
+        score=score,
+        dense_score=dense_score,
+        lexical_score=lexical_score,
+        authors=chunk.authors,
+    )
+
+
+def date_bounds(since: date | None, until: date | None) -> tuple[int | None, int | None]:
+    """Inclusive UTC epoch-second bounds for a since/until date filter."""
+    since_ts = int(datetime.combine(since, dtime.min, tzinfo=timezone.utc).timestamp()) if since else None
+    until_ts = (
+        int(datetime.combine(until + timedelta(days=1), dtime.min, tzinfo=timezone.utc).timestamp()) - 1
+        if until
+        else None
+    )
+    return since_ts, until_ts
+
+
+def chroma_where(
+    sources: list[str] | None, since_ts: int | None, until_ts: int | None
+) -> dict[str, Any] | None:
+    """A Chroma `where` on chunk metadata (`source`, `published_ts`), or None without filters."""
+    clauses: list[dict[str, Any]] = []
+    if sources:
+        clauses.append({"source": {"$in": list(sources)}})
+    if since_ts is not None:
+        clauses.append({"published_ts": {"$gte": since_ts}})
+    if until_ts is not None:
+        clauses.append({"published_ts": {"$lte": until_ts}})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000.0

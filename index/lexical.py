@@ -1,0 +1,475 @@
+"""A BM25 lexical index (SQLite FTS5) derived from the store and kept in step by its generation.
+
+The store (Chroma) is the source of truth; this index is a disposable projection of its *live*
+chunks (those listed by their article's manifest record). `sync(store)` compares the manifest
+with the articles recorded here and applies only the difference, in one SQLite transaction, so a
+reader never sees an article half old and half new. It is a file under the data dir in local mode
+and `:memory:` (rebuilt on start) when the store is a Chroma server.
+
+Tables:
+- `fts`: FTS5 over (chunk_id UNINDEXED, article_id UNINDEXED, title, text); its rowid is
+  `chunk_rows.row`, which lets us delete an article's rows by rowid instead of scanning.
+- `chunk_rows`: chunk id ↔ FTS rowid ↔ article id (indexed by article for deletes).
+- `articles`: article id, content hash, a key of its chunk ids, published_ts (UTC epoch seconds)
+  and source (plus its case-folded form for filters).
+- `meta`: the store generation this index was synced to, and the schema version.
+
+Query analysis (`analyze_query`) lives here too because it must agree with the FTS tokenizer: it
+finds content words (English stopwords dropped) and names (capitalised words that are not
+question words), which the retriever also uses for its coverage bonus.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from index.store import ArticleRecord, ChunkStore
+
+SCHEMA_VERSION = "1"
+TOKENIZER = "porter unicode61 remove_diacritics 2"
+TITLE_WEIGHT = 2.0
+TEXT_WEIGHT = 1.0
+_FETCH_BATCH = 500  # chunk ids per store.get_chunks call during a sync
+
+# A small English stopword list for *queries* (documents are indexed in full). Question framing
+# and reporting verbs are included: in news every other passage "said" something, so they only
+# add noise to a question like "What did Lammy say about passports?".
+STOPWORDS: frozenset[str] = frozenset(
+    """
+    a about above after again against all also am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each either else ever few for
+    from further had has have having he her here hers herself him himself his how i if in into is it
+    its itself just let me more most much my myself neither no nor not now of off on once only or
+    other our ours ourselves out over own per please same she should so some such than that the their
+    theirs them themselves then there these they this those through to too under until up upon us
+    very via was we were what whatever when where whether which while who whom whose why will with
+    within without would yet you your yours yourself yourselves s t d ll m re ve
+    say says said saying tell told telling know knew think thought mention mentioned mentions
+    happen happened happening regarding according anything something
+    """.split()
+)
+# Words that start a question; capitalised at the start of a sentence they are not names.
+QUESTION_WORDS: frozenset[str] = frozenset(
+    """
+    what who whom whose which when where why how is are was were do does did can could will would
+    should shall has have had may might must tell show give list explain describe summarise summarize
+    find any according please in on at for from about after before since during
+    """.split()
+)
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_SENTENCE_END = re.compile(r"[.!?]")
+
+
+class LexicalError(RuntimeError):
+    """The lexical index could not be opened (e.g. SQLite without FTS5)."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueryTerms:
+    """What a question asks about: content words and names.
+
+    `words`: lower-cased content words (stopwords dropped, name tokens kept even if they look like
+    stopwords, e.g. "US"), deduplicated, in question order.
+    `names`: name phrases as typed ("Lammy", "Boris Johnson"): runs of adjacent name tokens.
+    `plain_words`: the words that are not part of any name.
+    """
+
+    words: tuple[str, ...]
+    names: tuple[str, ...]
+    plain_words: tuple[str, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not self.words
+
+
+def analyze_query(text: str) -> QueryTerms:
+    """Split a question into content words and names (see `QueryTerms`).
+
+    A token is a name token when it is capitalised and either not at the start of a sentence or
+    not a question word/stopword; an all-caps token of 2+ letters counts even if it spells a
+    stopword (US, IT). "I" is never a name. A shouted all-caps question has no names.
+    """
+    shouting = text.isupper()
+    words: list[str] = []
+    names: list[str] = []
+    name_words: set[str] = set()
+    run: list[str] = []
+    prev_end = 0
+    first = True
+
+    def close_run() -> None:
+        if run:
+            names.append(" ".join(run))
+            name_words.update(w.lower() for w in run)
+            run.clear()
+
+    for m in _WORD.finditer(text):
+        tok = m.group(0)
+        low = tok.lower()
+        gap = text[prev_end : m.start()]
+        sentence_start = first or bool(_SENTENCE_END.search(gap))
+        first = False
+        prev_end = m.end()
+        stop = low in STOPWORDS or low in QUESTION_WORDS
+        is_name = False
+        if not shouting and tok[0].isupper() and low != "i":
+            if tok.isupper() and len(tok) >= 2 and not sentence_start:
+                is_name = True  # acronym: US, UK, EU, NATO
+            elif not stop:
+                is_name = True
+            elif not sentence_start and low not in STOPWORDS:
+                is_name = True  # e.g. "May" mid-sentence: a question word list entry, not a stopword
+        if is_name and run and gap.strip() == "":
+            run.append(tok)
+        else:
+            close_run()
+            if is_name:
+                run.append(tok)
+        if is_name or not stop:
+            if low not in words:
+                words.append(low)
+    close_run()
+    plain = tuple(w for w in words if w not in name_words)
+    return QueryTerms(words=tuple(words), names=tuple(dict.fromkeys(names)), plain_words=plain)
+
+
+def fts_phrase(phrase: str) -> str:
+    """Quote a word or phrase for an FTS5 MATCH expression (no query syntax can leak through)."""
+    return '"' + phrase.replace('"', '""') + '"'
+
+
+def utc_timestamp(value: datetime | None) -> int | None:
+    """Epoch seconds; naive datetimes are taken as UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return int(value.timestamp())
+
+
+def source_key(source: str | None) -> str | None:
+    """The case-insensitive form of an outlet name used by filters."""
+    if source is None:
+        return None
+    key = source.strip().casefold()
+    return key or None
+
+
+@dataclass(slots=True)
+class SyncStats:
+    """What one `LexicalIndex.sync` did (articles counted by outcome, chunks by rows written)."""
+
+    generation: int
+    skipped: bool = False
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    missing_chunks: int = 0  # listed by the manifest but absent from the chunk collection
+    seconds: float = 0.0
+
+
+class LexicalIndex:
+    """SQLite FTS5 BM25 index over the live chunks of a `ChunkStore`.
+
+    `path=None` keeps it in memory (Chroma-server mode: nothing is written locally; the first
+    sync after start fills it). One connection guarded by a lock: a search that arrives during a
+    sync waits for it; syncs after the first are incremental and short.
+    """
+
+    def __init__(
+        self, path: str | Path | None = None, *, title_weight: float = TITLE_WEIGHT, text_weight: float = TEXT_WEIGHT
+    ):
+        self.path = str(path) if path is not None else None
+        self.title_weight = title_weight
+        self.text_weight = text_weight
+        if self.path is not None:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(
+            self.path or ":memory:", check_same_thread=False, isolation_level=None, timeout=30.0
+        )
+        if self.path is not None:
+            self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._ensure_schema()
+
+    # --- schema ------------------------------------------------------------------------------
+    def _ensure_schema(self) -> None:
+        with self._lock:
+            try:
+                self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+                row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+                if row is not None and row[0] != SCHEMA_VERSION:
+                    self._drop_all()
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute(
+                    "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5("
+                    f"chunk_id UNINDEXED, article_id UNINDEXED, title, text, tokenize='{TOKENIZER}')"
+                )
+                self._db.execute(
+                    "CREATE TABLE IF NOT EXISTS chunk_rows ("
+                    "row INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE, article_id TEXT NOT NULL)"
+                )
+                self._db.execute("CREATE INDEX IF NOT EXISTS chunk_rows_article ON chunk_rows(article_id)")
+                self._db.execute(
+                    "CREATE TABLE IF NOT EXISTS articles ("
+                    "article_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, chunks_key TEXT NOT NULL, "
+                    "published_ts INTEGER, source TEXT, source_key TEXT)"
+                )
+                self._db.execute("CREATE INDEX IF NOT EXISTS articles_source ON articles(source_key)")
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+                self._db.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                if "fts5" in str(exc).lower():
+                    raise LexicalError(
+                        f"this Python's SQLite ({sqlite3.sqlite_version}) has no FTS5 module: {exc}"
+                    ) from exc
+                raise LexicalError(f"cannot open the lexical index at {self.path or ':memory:'}: {exc}") from exc
+
+    def _drop_all(self) -> None:
+        for stmt in (
+            "DROP TABLE IF EXISTS fts",
+            "DROP TABLE IF EXISTS chunk_rows",
+            "DROP TABLE IF EXISTS articles",
+            "DELETE FROM meta",
+        ):
+            self._db.execute(stmt)
+
+    def close(self) -> None:
+        """Close the SQLite connection."""
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # --- state -------------------------------------------------------------------------------
+    def synced_generation(self) -> int | None:
+        """The store generation the index was last synced to (None: never synced)."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(row[0]) if row else None
+
+    def article_count(self) -> int:
+        """Articles in the index."""
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+    def chunk_count(self) -> int:
+        """Chunks (FTS rows) in the index."""
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM chunk_rows").fetchone()[0])
+
+    def live_chunk_ids(self) -> set[str]:
+        """Ids of every indexed chunk: the live chunks as of the synced generation."""
+        with self._lock:
+            return {row[0] for row in self._db.execute("SELECT chunk_id FROM chunk_rows")}
+
+    def sources_named(self, source: str) -> list[str]:
+        """The stored spellings of an outlet name, matched case-insensitively (for Chroma filters)."""
+        key = source_key(source)
+        if key is None:
+            return []
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT DISTINCT source FROM articles WHERE source_key = ? ORDER BY source", (key,)
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    # --- sync --------------------------------------------------------------------------------
+    def sync(self, store: ChunkStore, *, force: bool = False) -> SyncStats:
+        """Bring the index in step with the store's manifest, in one transaction.
+
+        Skipped when the store's generation equals the synced one (unless `force`). Only articles
+        whose content hash or chunk list changed are touched; their chunks are fetched from the
+        store in batches, so memory stays bounded by one batch, not by the corpus.
+        """
+        started = time.perf_counter()
+        # Read the generation before the manifest: a commit landing in between makes us record
+        # an older generation than what we saw, so the next check syncs again (never the reverse).
+        generation = store.generation()
+        with self._lock:
+            if not force and self.synced_generation() == generation:
+                return SyncStats(generation=generation, skipped=True, seconds=time.perf_counter() - started)
+            manifest = store.manifest()
+            mine = {
+                aid: (content_hash, chunks_key)
+                for aid, content_hash, chunks_key in self._db.execute(
+                    "SELECT article_id, content_hash, chunks_key FROM articles"
+                )
+            }
+            stats = SyncStats(generation=generation)
+            to_remove: list[str] = [aid for aid in mine if aid not in manifest]
+            to_write: list[ArticleRecord] = []
+            for aid, record in manifest.items():
+                known = mine.get(aid)
+                if known is None:
+                    stats.added += 1
+                    to_write.append(record)
+                elif known != (record.content_hash, _chunks_key(record.chunk_ids)):
+                    stats.updated += 1
+                    to_remove.append(aid)
+                    to_write.append(record)
+                else:
+                    stats.unchanged += 1
+            stats.removed = len(to_remove) - stats.updated
+            with self._transaction() as db:
+                for aid in to_remove:
+                    stats.chunks_removed += self._delete_article(db, aid)
+                for record in to_write:
+                    self._insert_article(db, record)
+                for chunk_ids, record_of in _batches(to_write):
+                    found = store.get_chunks(chunk_ids)
+                    stats.missing_chunks += len(chunk_ids) - len(found)
+                    for chunk in found:
+                        record = record_of[chunk.id]
+                        cur = db.execute(
+                            "INSERT OR IGNORE INTO chunk_rows (chunk_id, article_id) VALUES (?, ?)",
+                            (chunk.id, record.article_id),
+                        )
+                        if cur.rowcount != 1:
+                            continue  # the same chunk id listed twice: index it once
+                        db.execute(
+                            "INSERT INTO fts (rowid, chunk_id, article_id, title, text) VALUES (?, ?, ?, ?, ?)",
+                            (cur.lastrowid, chunk.id, record.article_id, chunk.title or record.title, chunk.text),
+                        )
+                        stats.chunks_added += 1
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(generation),))
+        stats.seconds = time.perf_counter() - started
+        return stats
+
+    @staticmethod
+    def _delete_article(db: sqlite3.Connection, article_id: str) -> int:
+        rows = db.execute("DELETE FROM fts WHERE rowid IN (SELECT row FROM chunk_rows WHERE article_id = ?)", (article_id,))
+        removed = rows.rowcount
+        db.execute("DELETE FROM chunk_rows WHERE article_id = ?", (article_id,))
+        db.execute("DELETE FROM articles WHERE article_id = ?", (article_id,))
+        return max(removed, 0)
+
+    @staticmethod
+    def _insert_article(db: sqlite3.Connection, record: ArticleRecord) -> None:
+        db.execute(
+            "INSERT INTO articles (article_id, content_hash, chunks_key, published_ts, source, source_key) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                record.article_id,
+                record.content_hash,
+                _chunks_key(record.chunk_ids),
+                utc_timestamp(record.published_at),
+                record.source,
+                source_key(record.source),
+            ),
+        )
+
+    # --- search ------------------------------------------------------------------------------
+    def search(
+        self,
+        query: str,
+        k: int,
+        *,
+        source: str | None = None,
+        since_ts: int | None = None,
+        until_ts: int | None = None,
+    ) -> list[tuple[str, float]]:
+        """BM25 search: (chunk id, score) best first; the score is -bm25, higher is better.
+
+        The query's content words and name phrases are each quoted and OR-ed, so user text can
+        never inject FTS syntax. Filters: `source` case-insensitive exact outlet; `since_ts` /
+        `until_ts` inclusive UTC epoch bounds on the article's date (undated articles never match
+        a date filter).
+        """
+        terms = analyze_query(query)
+        if terms.empty or k <= 0:
+            return []
+        # Multi-word names are added as phrases: a passage with "Boris Johnson" outranks one with
+        # "Boris" and "Johnson" apart.
+        parts = [fts_phrase(w) for w in terms.words] + [fts_phrase(n) for n in terms.names if " " in n]
+        match = " OR ".join(parts)
+        where = ["fts MATCH ?"]
+        params: list[object] = [match]
+        if source is not None:
+            where.append("a.source_key = ?")
+            params.append(source_key(source) or "")
+        if since_ts is not None:
+            where.append("a.published_ts >= ?")
+            params.append(int(since_ts))
+        if until_ts is not None:
+            where.append("a.published_ts <= ?")
+            params.append(int(until_ts))
+        join = " JOIN articles a ON a.article_id = fts.article_id" if len(where) > 1 else ""
+        sql = (
+            f"SELECT fts.chunk_id, bm25(fts, 0.0, 0.0, ?, ?) AS s FROM fts{join} "
+            f"WHERE {' AND '.join(where)} ORDER BY s LIMIT ?"
+        )
+        with self._lock:
+            rows = self._db.execute(sql, [self.title_weight, self.text_weight, *params, int(k)]).fetchall()
+        return [(cid, -float(s)) for cid, s in rows]
+
+    def phrase_presence(self, chunk_ids: Sequence[str], phrases: Sequence[str]) -> dict[str, tuple[set[str], set[str]]]:
+        """For each phrase, which of `chunk_ids` contain it in their text and in their title.
+
+        Matching goes through the FTS tokenizer (stemming, diacritics), so it agrees with search.
+        Returns phrase -> (chunk ids with it in the text, chunk ids with it in the title).
+        """
+        out: dict[str, tuple[set[str], set[str]]] = {}
+        ids = list(dict.fromkeys(chunk_ids))
+        if not ids:
+            return {p: (set(), set()) for p in phrases}
+        marks = ",".join("?" * len(ids))
+        sql = (
+            "SELECT fts.chunk_id FROM chunk_rows c JOIN fts ON fts.rowid = c.row "
+            f"WHERE c.chunk_id IN ({marks}) AND fts MATCH ?"
+        )
+        with self._lock:
+            for phrase in phrases:
+                quoted = fts_phrase(phrase)
+                in_text = {r[0] for r in self._db.execute(sql, [*ids, f"text : {quoted}"])}
+                in_title = {r[0] for r in self._db.execute(sql, [*ids, f"title : {quoted}"])}
+                out[phrase] = (in_text, in_title)
+        return out
+
+
+def _chunks_key(chunk_ids: Sequence[str]) -> str:
+    return hashlib.sha1("\n".join(sorted(chunk_ids)).encode("utf-8")).hexdigest()[:20]
+
+
+def _batches(records: Sequence[ArticleRecord]) -> Iterator[tuple[list[str], dict[str, ArticleRecord]]]:
+    """Chunk ids of `records` in batches of about `_FETCH_BATCH`, with each id's record."""
+    ids: list[str] = []
+    record_of: dict[str, ArticleRecord] = {}
+    for record in records:
+        for cid in record.chunk_ids:
+            if cid in record_of:
+                continue
+            ids.append(cid)
+            record_of[cid] = record
+            if len(ids) >= _FETCH_BATCH:
+                yield ids, record_of
+                ids, record_of = [], {}
+    if ids:
+        yield ids, record_of
