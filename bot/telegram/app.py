@@ -46,7 +46,9 @@ def file_base_url(base_url: str) -> str:
 
 def build_state(settings: Settings, newsroom: Newsroom) -> BotState:
     """The handlers' shared state from settings; warns loudly when the bot is open to everyone."""
-    policy = AccessPolicy.from_ids(settings.allowed_user_ids, settings.allowed_chat_ids, settings.admin_user_ids)
+    policy = AccessPolicy.from_ids(
+        settings.allowed_user_ids, settings.allowed_chat_ids, settings.admin_user_ids
+    )
     if policy.is_open:
         logger.warning(
             "NO ALLOWLIST IS SET (NEWSBOT_ALLOWED_USER_IDS / NEWSBOT_ALLOWED_CHAT_IDS are empty): "

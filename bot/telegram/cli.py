@@ -50,7 +50,8 @@ def serve_command(webhook_url: str | None, listen: str, port: int) -> None:
             _fail("NEWSBOT_TELEGRAM_WEBHOOK_SECRET may only hold 1-256 characters of A-Z, a-z, 0-9, _ and -.")
         parts = urlsplit(webhook_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            _fail(f"--webhook-url must be an absolute URL like https://bot.example.com/telegram (got {webhook_url!r})")
+            _fail(f"--webhook-url must be an absolute URL like https://bot.example.com/telegram "
+                  f"(got {webhook_url!r})")
         url_path = parts.path.strip("/")
 
     from bot.telegram.redaction import install_redaction

@@ -42,7 +42,9 @@ REFUSAL = (
 SLOW_DOWN = "You're sending questions faster than I can answer them — please slow down a little."
 APOLOGY = "Sorry, something went wrong while handling that. Please try again in a moment."
 ADMIN_ONLY = "Sorry, {command} is for the bot's administrators only."
-EMPTY_QUESTION = "Ask me a question about the coverage, e.g. “What did the council decide about the bridge?”"
+EMPTY_QUESTION = (
+    "Ask me a question about the coverage, e.g. “What did the council decide about the bridge?”"
+)
 STALE_BUTTON = "That answer is too old for its buttons; ask the question again."
 
 START_TEXT = (
@@ -115,10 +117,12 @@ def is_addressed(message: Message, bot: Bot) -> bool:
 
 def _mentions(message: Message, bot: Bot) -> bool:
     username = (bot.username or "").lower()
-    for entity, value in message.parse_entities([MessageEntityType.MENTION, MessageEntityType.TEXT_MENTION]).items():
+    kinds = [MessageEntityType.MENTION, MessageEntityType.TEXT_MENTION]
+    for entity, value in message.parse_entities(kinds).items():
         if entity.type == MessageEntityType.MENTION and value.lower() == f"@{username}":
             return True
-        if entity.type == MessageEntityType.TEXT_MENTION and entity.user is not None and entity.user.id == bot.id:
+        mentioned = entity.user.id if entity.user is not None else None
+        if entity.type == MessageEntityType.TEXT_MENTION and mentioned == bot.id:
             return True
     return False
 
