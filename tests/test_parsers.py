@@ -48,7 +48,8 @@ def test_seed_article_parses_exactly(tmp_path: Path) -> None:
     assert article.id == "kbs-2024-10-21-yoon-nato-rutte.txt"
     assert article.path == "kbs-2024-10-21-yoon-nato-rutte.txt"
     assert article.title == (
-        "President Yoon speaks with NATO Secretary General: “We will never overlook N. Korea's deployment”"
+        "President Yoon speaks with NATO Secretary General: "
+        "“We will never overlook N. Korea's deployment”"
     )
     assert article.published_at == datetime(2024, 10, 21, 23, 55, tzinfo=timezone(timedelta(hours=9)))
     assert article.published_at.utcoffset() == timedelta(hours=9)

@@ -68,8 +68,12 @@ def test_odd_encodings_and_invisible_characters(suffix: str, text: str, encoding
 
 
 @fuzz
-@given(text=weird_text, title=weird_text, extra=st.dictionaries(st.text(max_size=10), st.integers() | st.none()))
-def test_text_and_markdown_with_invisible_characters(text: str, title: str, extra: dict[str, int | None]) -> None:
+@given(
+    text=weird_text, title=weird_text, extra=st.dictionaries(st.text(max_size=10), st.integers() | st.none())
+)
+def test_text_and_markdown_with_invisible_characters(
+    text: str, title: str, extra: dict[str, int | None]
+) -> None:
     for suffix in (".txt", ".md"):
         run_parse(suffix, f"{title}\n\n{text}".encode())
         front = json.dumps({"title": title, **extra})  # JSON is valid YAML flow syntax
@@ -78,7 +82,8 @@ def test_text_and_markdown_with_invisible_characters(text: str, title: str, extr
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=50)
 json_values = st.recursive(
-    json_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=12,
 )
 article_like = st.fixed_dictionaries(
@@ -111,7 +116,8 @@ def test_deeply_nested_json(depth: int, opener: str) -> None:
         records = run_parse(suffix, nested)
         assert len(records) == 1 and isinstance(records[0], Skip)
         assert records[0].reason.startswith("invalid JSON: ")
-    yaml_depth = depth // 10  # PyYAML is pure Python and slow (quadratic here); 1,000+ already exceeds the recursion limit
+    # PyYAML is pure Python and slow (quadratic here); 1,000+ levels already exceed the recursion limit.
+    yaml_depth = depth // 10
     assert run_parse(".md", b"---\ntitle: " + b"[" * yaml_depth + b"\n---\nBody\n") == [
         Skip("sub/case.md", "invalid YAML front matter: nesting too deep")
     ]

@@ -68,7 +68,9 @@ def iter_corpus(corpus_dir: Path, *, max_chars: int = DEFAULT_MAX_CHARS) -> Iter
             yield record
 
 
-def parse_file(path: Path, *, corpus_dir: Path, max_chars: int = DEFAULT_MAX_CHARS) -> Iterator[Article | Skip]:
+def parse_file(
+    path: Path, *, corpus_dir: Path, max_chars: int = DEFAULT_MAX_CHARS
+) -> Iterator[Article | Skip]:
     """Parse one corpus file into Articles and Skips (no ignore rules, no duplicate-id check).
 
     `path` must lie under `corpus_dir`; record paths are POSIX paths relative to it.
@@ -97,9 +99,8 @@ def _walk(directory: Path, corpus_dir: Path, *, visited: set[str]) -> Iterator[P
     visited.add(real)
     try:
         with os.scandir(directory) as entries:
-            names = sorted(
-                entry.name for entry in entries if not _is_ignored(entry.name, at_root=directory == corpus_dir)
-            )
+            at_root = directory == corpus_dir
+            names = sorted(entry.name for entry in entries if not _is_ignored(entry.name, at_root=at_root))
     except OSError as exc:
         yield Skip(directory.relative_to(corpus_dir).as_posix(), f"cannot read: {exc.strerror or exc}")
         return
@@ -151,4 +152,5 @@ def _parse_located(path: Path, *, corpus_dir: Path, max_chars: int) -> Iterator[
         yield from ((record, None) for record in parse_html(text, path=rel, max_chars=max_chars))
     else:
         markdown = suffix in MARKDOWN_SUFFIXES
-        yield from ((record, None) for record in parse_text(text, path=rel, markdown=markdown, max_chars=max_chars))
+        records = parse_text(text, path=rel, markdown=markdown, max_chars=max_chars)
+        yield from ((record, None) for record in records)

@@ -264,7 +264,7 @@ def build_article(
     line: int | None = None,
     notes: tuple[str, ...] = (),
 ) -> Article | Skip:
-    """Finish an article: normalise and truncate the body, fill a missing title, or Skip with "no body text"."""
+    """Finish an article: normalise and truncate the body, fill a missing title; or Skip "no body text"."""
     body = normalize_body(body)
     if not body:
         return Skip(path, "no body text", line=line)

@@ -47,7 +47,12 @@ def parse_html(text: str, *, path: str, max_chars: int) -> Iterator[Article | Sk
         notes=tuple(notes),
     )
     yield build_article(
-        path=path, default_id=path, body="\n\n".join(blocks), max_chars=max_chars, title=fields.title, fields=fields
+        path=path,
+        default_id=path,
+        body="\n\n".join(blocks),
+        max_chars=max_chars,
+        title=fields.title,
+        fields=fields,
     )
 
 

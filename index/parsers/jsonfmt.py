@@ -158,4 +158,5 @@ def _parse_line(line: str, *, path: str, number: int, max_chars: int) -> Article
         return Skip(path, f"invalid JSON: {error}", line=number)
     if not isinstance(value, dict):
         return Skip(path, f"JSON value is {_json_type(value)}, expected an object", line=number)
-    return _record_to_article(value, path=path, default_id=f"{path}#L{number}", line=number, max_chars=max_chars)
+    default_id = f"{path}#L{number}"
+    return _record_to_article(value, path=path, default_id=default_id, line=number, max_chars=max_chars)

@@ -107,7 +107,9 @@ def _split_front_matter(text: str) -> tuple[dict[str, object], str] | str:
     return {str(k): v for k, v in meta.items()}, "\n".join(lines[end + 1 :])
 
 
-def _article_from_text(text: str, *, path: str, markdown: bool, fields: Fields, max_chars: int) -> Article | Skip:
+def _article_from_text(
+    text: str, *, path: str, markdown: bool, fields: Fields, max_chars: int
+) -> Article | Skip:
     lines = [line for line in normalize_body(text).split("\n") if not _MARKER_RE.match(line)]
     title = fields.title
     published_at, date_rows = _find_date_lines(lines)
@@ -120,8 +122,9 @@ def _article_from_text(text: str, *, path: str, markdown: bool, fields: Fields, 
             drop.add(title_row)
         elif title is not None and one_line(candidate) == title:
             drop.add(title_row)  # a Markdown heading repeating the front-matter title
-        if title_row in drop and markdown and title_row + 1 < len(lines) and _SETEXT_RE.match(lines[title_row + 1]):
-            drop.add(title_row + 1)
+        underline = title_row + 1
+        if title_row in drop and markdown and underline < len(lines) and _SETEXT_RE.match(lines[underline]):
+            drop.add(underline)
     body = normalize_body("\n".join(line for row, line in enumerate(lines) if row not in drop))
     body, source, authors = _remove_sign_off(body)
     merged = Fields(
