@@ -17,6 +17,7 @@ from telegram.ext import Application
 from bot.answer import Answer
 from bot.telegram.app import build_application, build_state
 from bot.telegram.state import STATE_KEY, BotState
+from index.locking import LockBusy
 from index.models import IndexProgress, IndexReport, Skip
 
 try:
@@ -155,6 +156,21 @@ def test_second_reindex_while_one_runs_is_refused_and_others_are_served(tmp_path
     assert texts[1] == "A reindex is already running; please wait for it to finish."
     assert texts[2].startswith("The council approved the bridge [1].")  # answered during the reindex
     assert api.calls_to("editMessageText")[-1].params["text"].startswith("Reindex done in 1.5 s")
+
+
+def test_reindex_busy_elsewhere_is_reported(tmp_path: Path) -> None:
+    class BusyNewsroom(FakeNewsroom):
+        def reindex(self, *args: Any, **kwargs: Any) -> IndexReport:
+            raise LockBusy("the index is locked by `newsbot index` (pid 4242)")
+
+    async def body(api: FakeBotApi) -> None:
+        async with app_for(api, BusyNewsroom(), tmp_path) as app:
+            await feed(app, text_message("/reindex", user_id=ADMIN))
+
+    api = run(body)
+    assert [c.params["text"] for c in api.calls_to("editMessageText")] == [
+        "Reindex not started: the index is locked by `newsbot index` (pid 4242). Try again when it has finished."
+    ]
 
 
 def test_reindex_by_non_admin_is_refused(tmp_path: Path) -> None:
