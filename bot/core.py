@@ -71,3 +71,6 @@ class Newsroom:
     def passage(self, chunk_id: str) -> Passage | None:
         """One stored passage by chunk id (for "show passage" buttons), or None if gone."""
         raise NotImplementedError
+
+    def warm_up(self) -> None:
+        """Load the model and the lexical index now, so the first question is fast (servers call this)."""

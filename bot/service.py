@@ -11,13 +11,14 @@ from bot.answer import Answer, Answerer, Passage
 from bot.conversation import chitchat_reply, clean_question, is_chitchat, resolve_followup, validate_question
 from bot.core import Filters, Newsroom, ProgressCallback, Turn
 from index.indexer import Indexer, collect_stats
+from index.locking import LockBusy, acquire_index_lock
 from index.models import IndexReport, IndexStats
 
 Rewriter = Callable[[Sequence[Turn], str], str | None]
 
 
-class ReindexBusy(RuntimeError):
-    """A reindex is already running in this process."""
+class ReindexBusy(LockBusy):
+    """A reindex is already running (in this process, or another holds the store's index lock)."""
 
 
 class NewsroomService(Newsroom):
@@ -90,11 +91,28 @@ class NewsroomService(Newsroom):
         force: bool = False,
         progress: ProgressCallback | None = None,
     ) -> IndexReport:
-        """Run the incremental indexer; readers switch to the new index when it commits."""
+        """Run the incremental indexer; readers switch to the new index when it commits.
+
+        Raises `ReindexBusy` when a reindex already runs in this process, or (embedded store)
+        when another process holds `<data_dir>/index.lock` or its bot owns the store.
+        """
         if not self._reindex_lock.acquire(blocking=False):
             raise ReindexBusy("a reindex is already running")
         try:
-            report = self.indexer.run(corpus_dir or self.corpus_dir, rebuild=rebuild, force=force, progress=progress)
+            os_lock = None
+            data_dir = getattr(self.store, "data_dir", None)
+            if data_dir is not None:
+                try:
+                    os_lock = acquire_index_lock(data_dir, command="newsbot reindex")
+                except LockBusy as exc:
+                    raise ReindexBusy(str(exc), exc.holder) from None
+            try:
+                report = self.indexer.run(
+                    corpus_dir or self.corpus_dir, rebuild=rebuild, force=force, progress=progress
+                )
+            finally:
+                if os_lock is not None:
+                    os_lock.release()
         finally:
             self._reindex_lock.release()
         self.retriever.refresh(force=True)
@@ -112,6 +130,11 @@ class NewsroomService(Newsroom):
     def passage(self, chunk_id: str) -> Passage | None:
         """A stored passage by id, or None when it is no longer in the index."""
         return self.retriever.passage(chunk_id)
+
+    def warm_up(self) -> None:
+        """Load the model and bring the lexical index in step before the first question."""
+        self.retriever.refresh(force=True)
+        self.retriever.retrieve("warm up", k=1)
 
     def is_empty(self) -> bool:
         """True when nothing has been indexed yet (first use)."""
