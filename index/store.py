@@ -216,13 +216,25 @@ class ChunkStore:
         return self._articles
 
     def reset(self) -> None:
-        """Drop both collections (for `--rebuild` and a model/chunker change)."""
+        """Drop both collections (for `--rebuild` and a model/chunker change).
+
+        The generation counter carries over, one higher: it lives in the manifest collection's
+        metadata, and starting again from 0 could land on the very generation a running reader
+        (or a persisted lexical index) last synced to, which would then never see the rebuild.
+        """
+        generation = self.generation()
         for name in (f"{self._prefix}_chunks", f"{self._prefix}_articles"):
-            try:
-                self._client.delete_collection(name)
-            except Exception:  # noqa: BLE001 - absent is fine
-                pass
+            self._drop_collection(name)
         self._forget_collections()
+        self.set_info(generation=generation + 1)
+
+    @_reconnecting
+    def _drop_collection(self, name: str) -> None:
+        try:
+            self._client.delete_collection(name)
+        except Exception as exc:  # noqa: BLE001 - absent is fine; a lost server is not
+            if _unreachable(exc):
+                raise
 
     # --- index key and generation ------------------------------------------------------
     @_reconnecting
