@@ -44,7 +44,12 @@ def format_developer_view(answer) -> str:
 @click.option("--as-of", "as_of", callback=_date, default=None, help="Favour coverage from around YYYY-MM-DD.")
 @click.option("--passages", is_flag=True, help="Also show the retrieved passages, scores and timings.")
 def ask_command(question, as_json, k, source, since, until, as_of, passages) -> None:
-    """Answer QUESTION from the coverage, citing sources; '-' reads one question a line from stdin."""
+    """Answer QUESTION from the coverage, citing sources; '-' reads one question a line from stdin.
+
+    With '-' the process outlives a store failure on one question (e.g. a Chroma server restart):
+    the error is printed (as `{"question": ..., "error": ...}` with --json) and the next line is
+    answered; the exit code is then 4. Without '-', a store failure ends the command with code 4.
+    """
     from bot.core import Filters
     from bot.formatting_text import format_answer
     from bot.wiring import build_newsroom
@@ -53,6 +58,7 @@ def ask_command(question, as_json, k, source, since, until, as_of, passages) -> 
 
     settings = load_settings_or_exit()
     filters = Filters(source=source, since=since, until=until, as_of=as_of)
+    failed = False
     try:
         newsroom = build_newsroom(settings)
         ensure_index(settings, newsroom)
@@ -60,7 +66,15 @@ def ask_command(question, as_json, k, source, since, until, as_of, passages) -> 
         for q in questions:
             if question == "-" and not q:
                 continue
-            answer = newsroom.ask(q, filters=filters, k=k)
+            try:
+                answer = newsroom.ask(q, filters=filters, k=k)
+            except StoreError as exc:
+                if question != "-":
+                    raise
+                failed = True
+                click.echo(f"newsbot: {exc}", err=True)
+                click.echo(json.dumps({"question": q, "error": str(exc)}, ensure_ascii=False) if as_json else "")
+                continue
             if as_json:
                 click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
             else:
@@ -72,3 +86,5 @@ def ask_command(question, as_json, k, source, since, until, as_of, passages) -> 
     except (StoreError, EmbedderError) as exc:
         click.echo(f"newsbot: {exc}", err=True)
         raise SystemExit(EXIT_BACKEND) from None
+    if failed:
+        raise SystemExit(EXIT_BACKEND)
