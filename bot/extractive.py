@@ -539,6 +539,7 @@ class _Scored:
     sentence: Sentence
     score: float
     coverage: float
+    speaks: bool = False
 
 
 class ExtractiveAnswerer(Answerer):
@@ -653,7 +654,7 @@ class ExtractiveAnswerer(Answerer):
                 # still better than X merely being mentioned.
                 on_topic = not q.topic_keys or bool(q.topic_keys & lemmas)
                 score += self.speaker_bonus if on_topic else self.speaker_bonus / 4
-            out.append(_Scored(s, score, coverage))
+            out.append(_Scored(s, score, coverage, speaks))
         out.sort(key=lambda x: (-x.score, x.sentence.passage_index, x.sentence.position))
         return out
 
@@ -665,6 +666,8 @@ class ExtractiveAnswerer(Answerer):
                 break
             if cand.score < self.secondary_ratio * best.score:
                 break
+            if best.speaks and not cand.speaks:
+                continue  # once X is quoted, other people's sentences do not answer "what did X say"
             if any(_near_duplicate(cand.sentence, c) for c in chosen):
                 continue
             chosen.append(cand.sentence)

@@ -375,3 +375,16 @@ def test_question_names_and_content_terms():
     assert question_names("What did David Lammy say about North Korea's troops?") == ["David Lammy", "North Korea"]
     assert question_names("Tell me more") == []
     assert content_terms("What did Lammy say about the passports?") == ["Lammy", "passports"]
+
+
+def test_once_x_is_quoted_other_peoples_sentences_are_left_out(answerer):
+    text = (
+        "Okafor said the committee would meet again in the spring.\n\n"
+        "Farmers from Valdoria protested outside the ministry on Monday.\n\n"
+        "Okafor added that the committee had no quorum."
+    )
+    answer = answerer.answer("What did Okafor say about Valdoria?", [passage(text)])
+    assert [c.quote for c in answer.citations] == [
+        "Okafor said the committee would meet again in the spring.",
+        "Okafor added that the committee had no quorum.",
+    ]
