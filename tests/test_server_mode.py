@@ -342,3 +342,30 @@ def test_a_running_process_follows_reindexes_rebuilds_and_a_server_restart(serve
     assert "Traceback" not in every_query.stderr()
     assert every_second.close() == 0
     assert not (tmp_path / "data").exists()
+
+
+def test_a_store_refetches_collections_dropped_by_a_rebuild_elsewhere_and_keeps_counting_generations(tmp_path):
+    """In-process and embedded: the same stale-id and generation rules the server tests rely on."""
+    from datetime import datetime, timezone
+
+    from index.embedder import HashingEmbedder
+    from index.indexer import Indexer
+    from index.models import Article
+    from index.store import open_store
+
+    def article(cost: int) -> Article:
+        return Article(
+            id="harbor", title="Harbor terminal", body=cost_sentence(cost), source="Test Wire",
+            published_at=datetime(2024, 3, 4, tzinfo=timezone.utc), path="harbor.md",
+        )
+
+    reader = open_store(data_dir=str(tmp_path / "data"))
+    writer = open_store(data_dir=str(tmp_path / "data"))
+    Indexer(writer, HashingEmbedder(), articles=lambda _d: [article(40)]).run(tmp_path)
+    assert [c.text for c in reader.get_chunks(sorted(reader.chunk_ids()))] == [cost_sentence(40)]  # caches ids
+    seen = reader.generation()
+
+    Indexer(writer, HashingEmbedder(), articles=lambda _d: [article(70)]).run(tmp_path, rebuild=True)
+
+    assert [c.text for c in reader.get_chunks(sorted(reader.chunk_ids()))] == [cost_sentence(70)]
+    assert reader.generation() > seen  # a rebuild never lands back on a generation a reader has seen
