@@ -6,18 +6,23 @@ Exit codes of `newsbot index`:
   2  bad usage or a bad setting
   3  refused: the run would remove more than half of the indexed articles (use --force)
   4  the store or the embedding model could not be opened
+  5  busy: another reindex holds <data_dir>/index.lock (after --wait), or a running bot owns the
+     embedded store (reindex with /reindex instead); see docs/resilience.md
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
-EXIT_OK, EXIT_NO_ARTICLES, EXIT_USAGE, EXIT_REFUSED, EXIT_BACKEND = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_NO_ARTICLES, EXIT_USAGE, EXIT_REFUSED, EXIT_BACKEND, EXIT_BUSY = 0, 1, 2, 3, 4, 5
+# Test-only: `os._exit(137)` right after the N-th store write of `newsbot index` (a planned SIGKILL).
+CRASH_AFTER_WRITES_ENV = "NEWSBOT_TEST_CRASH_AFTER_WRITES"
 
 
 def load_settings_or_exit(**overrides):
@@ -82,22 +87,41 @@ def format_report(report, corpus: Path) -> str:
     return "\n".join(lines)
 
 
-def run_index(settings, *, corpus: Path, rebuild: bool, force: bool, as_json: bool, newsroom=None) -> int:
-    """Index `corpus` into the configured store and print the summary; returns the exit code."""
+def run_index(
+    settings, *, corpus: Path, rebuild: bool, force: bool, as_json: bool, newsroom=None, wait: float = 0.0
+) -> int:
+    """Index `corpus` into the configured store and print the summary; returns the exit code.
+
+    Without `newsroom` (the `newsbot index` process) an embedded store is locked first
+    (index/locking.py), waiting up to `wait` seconds for another reindex; with `newsroom`,
+    `NewsroomService.reindex` takes the same lock.
+    """
     from index.embedder import EmbedderError
     from index.indexer import IndexRefused
+    from index.locking import LockBusy
     from index.store import StoreError
 
+    lock = None
     try:
         if newsroom is not None:
             runner = lambda progress: newsroom.reindex(corpus, rebuild=rebuild, force=force, progress=progress)  # noqa: E731
         else:
             from bot.wiring import build_indexer
 
+            if not settings.server_mode:
+                from index.locking import acquire_index_lock
+
+                lock = acquire_index_lock(settings.data_dir, wait=wait, command="newsbot index")
             indexer = build_indexer(settings)
+            crash_hooks = crash_hooks_from_env()
+            if crash_hooks is not None:
+                indexer.hooks = crash_hooks
             runner = lambda progress: indexer.run(corpus, rebuild=rebuild, force=force, progress=progress)  # noqa: E731
         with progress_reporter(sys.stderr.isatty()) as on_progress:
             report = runner(on_progress)
+    except LockBusy as exc:  # bot.service.ReindexBusy is a LockBusy too
+        _fail(as_json, f"busy: {exc}")
+        return EXIT_BUSY
     except IndexRefused as exc:
         _fail(as_json, f"refused: {exc}")
         return EXIT_REFUSED
@@ -107,6 +131,9 @@ def run_index(settings, *, corpus: Path, rebuild: bool, force: bool, as_json: bo
     except (StoreError, EmbedderError) as exc:
         _fail(as_json, str(exc))
         return EXIT_BACKEND
+    finally:
+        if lock is not None:
+            lock.release()
 
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
@@ -120,6 +147,25 @@ def run_index(settings, *, corpus: Path, rebuild: bool, force: bool, as_json: bo
     return EXIT_OK
 
 
+def crash_hooks_from_env():
+    """`IndexerHooks` that die like SIGKILL after `NEWSBOT_TEST_CRASH_AFTER_WRITES` store writes, or None.
+
+    Test-only (tests/test_crash_safety.py): `os._exit` skips every cleanup, as a kill would.
+    """
+    value = os.environ.get(CRASH_AFTER_WRITES_ENV, "").strip()
+    if not value:
+        return None
+    from index.indexer import IndexerHooks
+
+    limit = int(value)
+
+    def crash(writes: int) -> None:
+        if writes >= limit:
+            os._exit(137)
+
+    return IndexerHooks(after_write=crash)
+
+
 def _fail(as_json: bool, message: str) -> None:
     click.echo(f"newsbot: {message}", err=True)
     if as_json:
@@ -131,10 +177,20 @@ def _fail(as_json: bool, message: str) -> None:
 @click.option("--rebuild", is_flag=True, help="Drop the index and embed everything again.")
 @click.option("--force", is_flag=True, help="Allow a run that removes more than half of the indexed articles.")
 @click.option("--json", "as_json", is_flag=True, help="Print only a JSON summary on stdout.")
-def index_command(corpus: Path | None, rebuild: bool, force: bool, as_json: bool) -> None:
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="If another reindex is running, wait this long for it before giving up (exit code 5).",
+)
+def index_command(corpus: Path | None, rebuild: bool, force: bool, as_json: bool, wait: float) -> None:
     """Bring the index in step with the corpus: embed new and changed articles, drop removed ones."""
     settings = load_settings_or_exit()
-    code = run_index(settings, corpus=corpus or settings.corpus_dir, rebuild=rebuild, force=force, as_json=as_json)
+    code = run_index(
+        settings, corpus=corpus or settings.corpus_dir, rebuild=rebuild, force=force, as_json=as_json, wait=wait
+    )
     raise SystemExit(code)
 
 
@@ -185,9 +241,11 @@ def run_command() -> None:
     if code not in (EXIT_OK,):
         raise SystemExit(code)
     if settings.telegram_token is not None:
-        from bot.telegram.app import run_polling
+        from bot.telegram.cli import run_bot
+        from bot.telegram.redaction import install_redaction
 
-        run_polling(settings, newsroom)
+        install_redaction([settings.telegram_token.get_secret_value()], settings.log_level)
+        run_bot(settings, newsroom)
         return
     from bot.repl import run_repl
 

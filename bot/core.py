@@ -72,5 +72,9 @@ class Newsroom:
         """One stored passage by chunk id (for "show passage" buttons), or None if gone."""
         raise NotImplementedError
 
+    def is_empty(self) -> bool:
+        """True when nothing has been indexed yet (first use builds the index before answering)."""
+        return self.stats().articles == 0
+
     def warm_up(self) -> None:
         """Load the model and the lexical index now, so the first question is fast (servers call this)."""

@@ -60,13 +60,31 @@ def serve_command(webhook_url: str | None, listen: str, port: int) -> None:
 
     from telegram.ext import Application  # noqa: F401  (fail early and clearly if PTB is missing)
 
-    from bot.telegram.app import ALLOWED_UPDATES, build_application, build_state
+    from bot.cli_index import ensure_index
     from bot.wiring import build_newsroom
 
     logger.info("Loading the model and the index…")
     newsroom = build_newsroom(settings)
+    ensure_index(settings, newsroom)
+    run_bot(settings, newsroom, webhook_url=webhook_url, listen=listen, port=port, url_path=url_path)
+
+
+def run_bot(
+    settings,
+    newsroom,
+    *,
+    webhook_url: str | None = None,
+    listen: str = "127.0.0.1",
+    port: int = 8443,
+    url_path: str = "",
+) -> None:
+    """Warm the core up, then serve Telegram updates by webhook or long polling until stopped."""
+    from bot.telegram.app import ALLOWED_UPDATES, build_application, build_state
+
+    newsroom.warm_up()
     state = build_state(settings, newsroom)
     application = build_application(settings, newsroom, state)
+    secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
     if webhook_url:
         logger.info("Serving by webhook on %s:%s/%s for %s", listen, port, url_path, webhook_url)
         application.run_webhook(
