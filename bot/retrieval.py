@@ -45,7 +45,12 @@ _DAY = 86400.0
 
 @dataclass(slots=True)
 class RetrievalResult:
-    """Ranked passages (best first) plus per-stage timings in ms and the candidate pool size."""
+    """Ranked passages (best first), per-stage timings and the candidate pool size.
+
+    `timings` (ms): "embed", "dense", "lexical", "fetch" (reading candidate chunks from the
+    store), "fuse" (RRF, coverage, recency, diversity), plus "sync" when this query triggered a
+    lexical sync. `candidates`: distinct live passages the two rankers proposed.
+    """
 
     passages: list[Passage]
     timings: dict[str, float] = field(default_factory=dict)
@@ -229,10 +234,10 @@ class Retriever:
         for cid in chunk_ids:
             got = 0.0
             for unit, weight in units:
-                in_text, in_title = presence[unit]
+                in_text, title_only = presence[unit]
                 if cid in in_text:
                     got += weight
-                elif cid in in_title:
+                elif cid in title_only:
                     got += weight * self.title_credit
             out[cid] = got / total
         return out

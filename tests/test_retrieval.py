@@ -148,6 +148,13 @@ def lammy_corpus(seed: int = 7, *, per_group: int = 150) -> list[dict]:
         articles.append({"id": f"other{i:03d}", "title": "Local news", "texts": [line, rng.choice(fillers)]})
     articles.append(
         {
+            "id": "pass-queues",
+            "title": "Passports: passport queues",
+            "texts": ["Passports, passports everywhere: passport queues grew as passports ran short."],
+        }
+    )
+    articles.append(
+        {
             "id": "target",
             "title": "Foreign Office warns on espionage",
             "texts": [TARGET, "The remarks came during a visit to Warsaw on Tuesday."],
@@ -193,6 +200,12 @@ def test_names_count_lammy_on_passports_ranks_first(store, lexical):
     assert [p.score for p in result.passages] == sorted((p.score for p in result.passages), reverse=True)
     assert set(result.timings) >= {"embed", "dense", "lexical", "fetch", "fuse"}
     assert result.candidates >= len(result.passages) == 8
+
+    # Neither ranker alone puts it first (BM25 prefers the passport-heavy story, the embedder the
+    # Lammy stories phrased like the question); the name-coverage bonus is what lifts it.
+    ablated = retriever(store, lexical, coverage_alpha=0.0).retrieve("What did Lammy say about passports?", k=8)
+    assert ablated.passages[0].chunk_id != ids["target"][0]
+    assert ids["target"][0] in [p.chunk_id for p in ablated.passages]
 
 
 def test_diversity_caps_passages_per_article(store, lexical):
@@ -354,6 +367,6 @@ def test_names_count_with_the_real_model(store, lexical):
     from index.embedder import SentenceTransformerEmbedder
 
     model = SentenceTransformerEmbedder()
-    ids = put_articles(store, model, lammy_corpus(per_group=40))
+    ids = put_articles(store, model, lammy_corpus(per_group=20))
     result = retriever(store, lexical, model).retrieve("What did Lammy say about passports?", k=8)
     assert result.passages[0].chunk_id == ids["target"][0]
