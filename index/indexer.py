@@ -132,14 +132,11 @@ class Indexer:
             removed_ids = []
         self.store.set_info(model=model_key, chunker=chunker_key)
 
-        # 3. Repair: chunks no manifest record lists are leftovers of an interrupted run.
+        # 3. Repair: chunks no manifest record lists are leftovers of an interrupted run
+        #    (deleted below, after we know which of them this run writes again).
         stored_ids = self.store.chunk_ids()
         live_ids = {cid for rec in manifest.values() for cid in rec.chunk_ids}
         orphans = stored_ids - live_ids
-        if orphans:
-            self.store.delete_chunks(sorted(orphans))
-            self.hooks.wrote()
-            report.repaired += len(orphans)
         broken = {aid for aid, rec in manifest.items() if not set(rec.chunk_ids) <= stored_ids}
 
         # 4. Decide per article.
@@ -155,6 +152,18 @@ class Indexer:
                 continue
             kind = "added" if old is None else ("repaired" if aid in broken and old.content_hash == article.content_hash() else "updated")
             pending.append(_Pending(article, chunks, old, kind))
+
+        # 3b. Orphans this run writes again are overwritten in place, not deleted first: in
+        #     Chroma 1.5 a delete followed by a re-add of the same id can leave the record
+        #     unreachable by query() while get() still returns it (chroma-core/chroma#7758).
+        #     Chunk ids are content-derived, so a rewritten orphan gets exactly its old content.
+        if orphans:
+            rewritten = {c.id for p in pending for c in p.chunks}
+            doomed = sorted(orphans - rewritten)
+            if doomed:
+                self.store.delete_chunks(doomed)
+                self.hooks.wrote()
+            report.repaired += len(orphans)
 
         # 5. Embed and commit in batches: chunks first, then the manifest record, then old chunks go.
         total_chunks = sum(len(p.chunks) for p in pending)

@@ -22,6 +22,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -165,6 +166,9 @@ class ChunkStore:
     `server` is "host:port" of a Chroma server (None for an embedded store). Every call survives a
     server restart or a rebuild by another process (collections are re-fetched and the call is
     retried once); a server that stays away raises `StoreError` naming `server`.
+
+    `data_dir` is the folder of an embedded store (where its lock files live, see index/locking.py);
+    None for a Chroma server.
     """
 
     def __init__(
@@ -173,10 +177,12 @@ class ChunkStore:
         *,
         location: str,
         prefix: str = "newsbot",
+        data_dir: Path | None = None,
         server: str | None = None,
     ):
         self._client = client
         self.location = location
+        self.data_dir = data_dir
         self._prefix = prefix
         self.server = server
         self._chunks = None
@@ -385,12 +391,10 @@ def open_store(
         return ChunkStore(client, location=location, prefix=prefix, server=server)
     if not data_dir:
         raise StoreError("NEWSBOT_DATA_DIR is empty: the embedded store needs a folder")
-    from pathlib import Path
-
     path = Path(data_dir) / "chroma"
     path.mkdir(parents=True, exist_ok=True)
     client = chromadb.PersistentClient(path=str(path), settings=settings)
-    return ChunkStore(client, location=str(path), prefix=prefix)
+    return ChunkStore(client, location=str(path), prefix=prefix, data_dir=Path(data_dir))
 
 
 def timestamp(value: datetime) -> int:
