@@ -49,8 +49,8 @@ from bot.core import Filters  # noqa: E402
 from bot.evaluation import EvalQuestion, answer_contains, contains_answer, load_questions  # noqa: E402
 from bot.extractive import ExtractiveAnswerer  # noqa: E402
 
-DENSE_GRID = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55)
-OVERLAP_GRID = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.01)  # 1.01: overlap never rescues a low dense score
+DENSE_GRID = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
+OVERLAP_GRID = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01)  # 1.01: overlap never rescues a low dense score
 
 
 @dataclass(frozen=True, slots=True)
