@@ -120,8 +120,9 @@ class Retriever:
     def refresh(self, *, force: bool = False) -> SyncStats | None:
         """Sync the lexical index and the live-id snapshot if the store generation changed.
 
-        Checks at most every `refresh_seconds` (unless `force`); returns the sync stats when a
-        sync ran, else None.
+        Checks at most every `refresh_seconds`; `force` checks now even if the generation looks
+        unchanged (the lexical index still skips work if it is already at that generation).
+        Returns the sync stats when a sync was attempted, else None.
         """
         with self._lock:
             now = self._clock()

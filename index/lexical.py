@@ -29,9 +29,11 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from index.store import timestamp
 
 if TYPE_CHECKING:
     from index.store import ArticleRecord, ChunkStore
@@ -152,12 +154,8 @@ def fts_phrase(phrase: str) -> str:
 
 
 def utc_timestamp(value: datetime | None) -> int | None:
-    """Epoch seconds; naive datetimes are taken as UTC."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return int(value.timestamp())
+    """Epoch seconds as the store writes `published_ts` (naive datetimes are taken as UTC)."""
+    return None if value is None else timestamp(value)
 
 
 def source_key(source: str | None) -> str | None:
@@ -188,16 +186,23 @@ class LexicalIndex:
     """SQLite FTS5 BM25 index over the live chunks of a `ChunkStore`.
 
     `path=None` keeps it in memory (Chroma-server mode: nothing is written locally; the first
-    sync after start fills it). One connection guarded by a lock: a search that arrives during a
+    sync after start fills it). Knobs: `title_weight` (2.0) and `text_weight` (1.0) are the BM25
+    column weights; `coordinate` (True) ranks by coordination level before BM25 (see `search`). One connection guarded by a lock: a search that arrives during a
     sync waits for it; syncs after the first are incremental and short.
     """
 
     def __init__(
-        self, path: str | Path | None = None, *, title_weight: float = TITLE_WEIGHT, text_weight: float = TEXT_WEIGHT
+        self,
+        path: str | Path | None = None,
+        *,
+        title_weight: float = TITLE_WEIGHT,
+        text_weight: float = TEXT_WEIGHT,
+        coordinate: bool = True,
     ):
         self.path = str(path) if path is not None else None
         self.title_weight = title_weight
         self.text_weight = text_weight
+        self.coordinate = coordinate
         if self.path is not None:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
@@ -398,22 +403,21 @@ class LexicalIndex:
     ) -> list[tuple[str, float]]:
         """BM25 search: (chunk id, score) best first; the score is -bm25, higher is better.
 
-        The query's content words and name phrases are each quoted and OR-ed, so user text can
-        never inject FTS syntax. Filters: `source` case-insensitive exact outlet; `since_ts` /
-        `until_ts` inclusive UTC epoch bounds on the article's date (undated articles never match
-        a date filter).
+        Coordination levels first, BM25 within a level (with `coordinate`, the default): passages
+        with every query term, then passages with every name and some other term, then passages
+        with any term. Plain BM25 over OR-ed terms lets a passage that repeats one common term
+        ("passports" three times, "Passport" in the title) beat the one passage that has both the
+        name and the topic asked about; short questions are exactly where that hurts.
+
+        Every word and name phrase is quoted, so user text can never inject FTS syntax. Filters:
+        `source` case-insensitive exact outlet; `since_ts` / `until_ts` inclusive UTC epoch bounds
+        on the article's date (undated articles never match a date filter).
         """
         terms = analyze_query(query)
         if terms.empty or k <= 0:
             return []
-        # Multi-word names are added as phrases: a passage with "Boris Johnson" outranks one with
-        # "Boris" and "Johnson" apart.
-        parts = [fts_phrase(w) for w in terms.words] + [fts_phrase(n) for n in terms.names if " " in n]
-        match = " OR ".join(parts)
-        # `rank MATCH` + `ORDER BY rank` lets FTS5 sort internally (faster than ORDER BY bm25()).
-        ranking = f"bm25(0.0, 0.0, {float(self.title_weight)!r}, {float(self.text_weight)!r})"
-        where = ["fts MATCH ?", "fts.rank MATCH ?"]
-        params: list[object] = [match, ranking]
+        where: list[str] = []
+        params: list[object] = []
         if source is not None:
             where.append("a.source_key = ?")
             params.append(source_key(source) or "")
@@ -423,11 +427,40 @@ class LexicalIndex:
         if until_ts is not None:
             where.append("a.published_ts <= ?")
             params.append(int(until_ts))
-        join = " JOIN articles a ON a.article_id = fts.article_id" if len(where) > 2 else ""
-        sql = f"SELECT fts.chunk_id, fts.rank FROM fts{join} WHERE {' AND '.join(where)} ORDER BY fts.rank LIMIT ?"
+        join = " JOIN articles a ON a.article_id = fts.article_id" if where else ""
+        # `rank MATCH` + `ORDER BY rank` lets FTS5 sort internally (faster than ORDER BY bm25()).
+        sql = (
+            f"SELECT fts.chunk_id, fts.rank FROM fts{join} "
+            f"WHERE {' AND '.join(['fts MATCH ?', 'fts.rank MATCH ?', *where])} ORDER BY fts.rank LIMIT ?"
+        )
+        ranking = f"bm25(0.0, 0.0, {float(self.title_weight)!r}, {float(self.text_weight)!r})"
+        out: dict[str, float] = {}
         with self._lock:
-            rows = self._db.execute(sql, [*params, int(k)]).fetchall()
-        return [(cid, -float(s)) for cid, s in rows]
+            for match in self._match_levels(terms):
+                for cid, rank in self._db.execute(sql, [match, ranking, *params, int(k)]):
+                    if cid not in out:
+                        out[cid] = -float(rank)
+                if len(out) >= k:
+                    break
+        return list(out.items())[:k]
+
+    def _match_levels(self, terms: QueryTerms) -> list[str]:
+        """FTS5 MATCH expressions from the strictest coordination level to plain OR."""
+        names = [fts_phrase(n) for n in terms.names]
+        plain = [fts_phrase(w) for w in terms.plain_words]
+        # Multi-word names also count as phrases in the OR level: "Boris Johnson" together outranks
+        # "Boris" and "Johnson" apart.
+        any_term = " OR ".join([fts_phrase(w) for w in terms.words] + [n for n in names if " " in n])
+        if not self.coordinate:
+            return [any_term]
+        levels: list[str] = []
+        units = names + plain
+        if len(units) >= 2:
+            levels.append(" AND ".join(units))
+        if names and len(plain) >= 2:
+            levels.append(" AND ".join(names) + " AND (" + " OR ".join(plain) + ")")
+        levels.append(any_term)
+        return levels
 
     def phrase_presence(self, chunk_ids: Sequence[str], phrases: Sequence[str]) -> dict[str, tuple[set[str], set[str]]]:
         """For each phrase, which of `chunk_ids` contain it in their text and in their title.

@@ -230,6 +230,29 @@ def test_search_ranks_exact_matches_first_and_weights_titles(store, lexical):
     assert [cid for cid, _ in lexical.search("crackdown seized", 10)] == ["title:v1:0", "both:v1:0"]
 
 
+def test_coordination_levels_put_passages_with_every_term_first(store, lexical):
+    put_article(store, "heavy", ["Passports, passports: passport queues as passports ran out."], title="Passports")
+    put_article(store, "name", ["Lammy met Lammy's counterparts; Lammy spoke."], title="Lammy abroad")
+    put_article(store, "both", ["In a long speech on many subjects the minister, Lammy, said forged passports were a concern."])
+    put_article(store, "names-and-one", ["Lammy and Cooper discussed visas."])
+    put_article(store, "names-and-other", ["Lammy and Cooper discussed borders at length."])
+    put_article(store, "noise", ["Weather was mild."])
+    store.bump_generation()
+    lexical.sync(store)
+
+    ranked = [cid for cid, _ in lexical.search("What did Lammy say about passports?", 10)]
+    assert ranked[0] == "both:v1:0"
+    assert set(ranked) == {"both:v1:0", "heavy:v1:0", "name:v1:0", "names-and-one:v1:0", "names-and-other:v1:0"}
+    plain = LexicalIndex(None, coordinate=False)
+    plain.sync(store)
+    assert [cid for cid, _ in plain.search("What did Lammy say about passports?", 10)][0] == "heavy:v1:0"
+    plain.close()
+    # Every name plus some other term ranks above a passage with the other terms but no names.
+    ranked = [cid for cid, _ in lexical.search("Did Lammy and Cooper discuss visas or borders?", 10)]
+    assert set(ranked[:2]) == {"names-and-one:v1:0", "names-and-other:v1:0"}
+    assert set(ranked[2:]) == {"name:v1:0", "both:v1:0"}
+
+
 def test_search_filters_by_source_and_dates(store, lexical):
     def day(d: int) -> datetime:
         return datetime(2024, 3, d, 12, tzinfo=timezone.utc)
