@@ -50,8 +50,20 @@ def cli() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="newsbot")
+    """Console-script entry point.
+
+    A store that cannot be reached (e.g. the Chroma server is down) ends any command with its
+    one-line message and exit code 4, even where the command does not handle it itself.
+    """
+    try:
+        cli(prog_name="newsbot")
+    except Exception as exc:
+        from index.store import StoreError
+
+        if not isinstance(exc, StoreError):
+            raise
+        click.echo(f"newsbot: {exc}", err=True)
+        sys.exit(4)  # EXIT_BACKEND in bot/cli_index.py
 
 
 if __name__ == "__main__":  # pragma: no cover

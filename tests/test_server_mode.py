@@ -100,7 +100,7 @@ def newsbot_env(server: ChromaServer, tmp_path: Path, **extra: str) -> dict[str,
     return env
 
 
-def newsbot(env: dict[str, str], cwd: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def newsbot(env: dict[str, str], cwd: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     """Run one `newsbot` command to completion (cwd outside the repo, so no `.env` is read)."""
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
@@ -112,13 +112,20 @@ def newsbot(env: dict[str, str], cwd: Path, *args: str, timeout: float = 60) -> 
     )
 
 
-def newsbot_together(env: dict[str, str], cwd: Path, *commands: tuple[str, ...]) -> list[subprocess.CompletedProcess[str]]:
+def newsbot_together(env: dict[str, str], cwd: Path, *commands: tuple[str, ...]) -> list:
     """Run independent one-shot `newsbot` commands at the same time (each start costs seconds)."""
     procs = [
-        (args, subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", *args], env=env, cwd=cwd, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        ))
+        (
+            args,
+            subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", *args],
+                env=env,
+                cwd=cwd,
+                text=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            ),
+        )
         for args in commands
     ]
     done = []
@@ -208,7 +215,11 @@ def serve_process(bot_api, server, tmp_path):
     )
     log = (tmp_path / "serve.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve"], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "bot.cli", "serve"],
+        env=env,
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     yield proc
     if proc.poll() is None:
@@ -258,13 +269,15 @@ def test_index_stats_ask_eval_serve_through_the_server_write_nothing_under_the_d
     request.getfixturevalue("serve_process")  # the bot starts while the one-shot commands run
 
     questions = tmp_path / "questions.jsonl"
-    questions.write_text(
-        json.dumps({"id": "q1", "question": COST_QUESTION, "answer": "40 million crowns", "gold_article_ids": ["harbor.md"]})
-        + "\n",
-        encoding="utf-8",
-    )
+    question = {"id": "q1", "question": COST_QUESTION, "answer": "40 million"}
+    question["gold_article_ids"] = ["harbor.md"]
+    questions.write_text(json.dumps(question) + "\n", encoding="utf-8")
     stats, asked, scored = newsbot_together(
-        env, tmp_path, ("stats", "--json"), ("ask", "--json", COST_QUESTION), ("eval", "--json", str(questions))
+        env,
+        tmp_path,
+        ("stats", "--json"),
+        ("ask", "--json", COST_QUESTION),
+        ("eval", "--json", str(questions)),
     )
     for done in (stats, asked, scored):
         assert done.returncode == 0, (done.args, done.stderr)
@@ -296,7 +309,9 @@ def test_index_stats_ask_eval_serve_through_the_server_write_nothing_under_the_d
     assert not (tmp_path / "data").exists()
 
 
-def test_a_running_process_follows_reindexes_rebuilds_and_a_server_restart(server, corpus, tmp_path, ask_processes):
+def test_a_running_process_follows_reindexes_rebuilds_and_a_server_restart(
+    server, corpus, tmp_path, ask_processes
+):
     env = newsbot_env(server, tmp_path)
     index_corpus(env, tmp_path)
 
@@ -318,7 +333,12 @@ def test_a_running_process_follows_reindexes_rebuilds_and_a_server_restart(serve
     # The server goes away: one-shot commands fail clearly, the running process reports and lives on.
     server.stop()
     where = f"127.0.0.1:{server.port}"
-    for done in newsbot_together(env, tmp_path, ("stats",), ("ask", COST_QUESTION), ("index", "--json")):
+    questions = tmp_path / "questions.jsonl"
+    question = {"id": "q", "question": COST_QUESTION, "answer": "55", "gold_article_ids": ["harbor.md"]}
+    questions.write_text(json.dumps(question) + "\n", encoding="utf-8")
+    one_shots = [("stats",), ("ask", COST_QUESTION), ("index", "--json"), ("eval", str(questions))]
+    one_shots.append(("serve",))
+    for done in newsbot_together({**env, "NEWSBOT_TELEGRAM_TOKEN": TOKEN}, tmp_path, *one_shots):
         assert done.returncode == 4, (done.args, done.stdout, done.stderr)
         assert where in done.stderr and "Traceback" not in done.stderr, (done.args, done.stderr)
     failed = every_query.ask(COST_QUESTION)
@@ -344,7 +364,7 @@ def test_a_running_process_follows_reindexes_rebuilds_and_a_server_restart(serve
     assert not (tmp_path / "data").exists()
 
 
-def test_a_store_refetches_collections_dropped_by_a_rebuild_elsewhere_and_keeps_counting_generations(tmp_path):
+def test_a_store_refetches_collections_dropped_by_a_rebuild_elsewhere_and_counts_on(tmp_path):
     """In-process and embedded: the same stale-id and generation rules the server tests rely on."""
     from datetime import datetime, timezone
 
@@ -362,7 +382,8 @@ def test_a_store_refetches_collections_dropped_by_a_rebuild_elsewhere_and_keeps_
     reader = open_store(data_dir=str(tmp_path / "data"))
     writer = open_store(data_dir=str(tmp_path / "data"))
     Indexer(writer, HashingEmbedder(), articles=lambda _d: [article(40)]).run(tmp_path)
-    assert [c.text for c in reader.get_chunks(sorted(reader.chunk_ids()))] == [cost_sentence(40)]  # caches ids
+    # Reading caches the collections (and their ids) in `reader`.
+    assert [c.text for c in reader.get_chunks(sorted(reader.chunk_ids()))] == [cost_sentence(40)]
     seen = reader.generation()
 
     Indexer(writer, HashingEmbedder(), articles=lambda _d: [article(70)]).run(tmp_path, rebuild=True)
