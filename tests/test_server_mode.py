@@ -56,6 +56,7 @@ The growers cooperative said prices for cider apples fell by a third.
 
 
 def cost_sentence(cost: int) -> str:
+    """The sentence of the harbor article an answer about the cost must quote."""
     return f"Mayor Ilsa Verhoeven said the terminal will cost {cost} million crowns and open in 2026."
 
 
@@ -70,7 +71,8 @@ def chroma(tmp_path_factory):
 
 @pytest.fixture
 def server(chroma):
-    chroma.start()  # a test may have stopped it
+    """The module's server, running (a test may have stopped it)."""
+    chroma.start()
     return chroma
 
 
@@ -183,12 +185,14 @@ class AskProcess:
             self._stderr.close()
 
     def kill(self) -> None:
+        """Stop the process if it still runs (test teardown)."""
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=10)
         self._stderr.close()
 
     def stderr(self) -> str:
+        """What the process wrote to stderr so far."""
         if not self._stderr.closed:
             self._stderr.flush()
         return self.stderr_path.read_text()
@@ -254,6 +258,7 @@ def cited_quotes(answer: dict) -> list[tuple[str, str | None]]:
 
 
 def index_corpus(env: dict[str, str], cwd: Path) -> dict:
+    """`newsbot index --json` in its own process; returns the report."""
     done = newsbot(env, cwd, "index", "--json")
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
