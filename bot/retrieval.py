@@ -31,7 +31,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time as dtime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from typing import Any
 
 from bot.answer import Passage
@@ -208,7 +209,9 @@ class Retriever:
                 continue
             per_article[chunk.article_id] = per_article.get(chunk.article_id, 0) + 1
             passages.append(
-                to_passage(chunk, score=score, dense_score=dense_score.get(cid), lexical_score=lexical_score.get(cid))
+                to_passage(
+                    chunk, score=score, dense_score=dense_score.get(cid), lexical_score=lexical_score.get(cid)
+                )
             )
             if len(passages) >= k:
                 break
@@ -252,7 +255,7 @@ class Retriever:
 
         if published_at is None:
             return decay(half_life)
-        end_of_day = datetime.combine(as_of + timedelta(days=1), dtime.min, tzinfo=timezone.utc)
+        end_of_day = datetime.combine(as_of + timedelta(days=1), dtime.min, tzinfo=UTC)
         age = (end_of_day - _utc(published_at)).total_seconds() / _DAY  # < 0: after the as-of day
         if age >= 0:
             return decay(age)
@@ -285,9 +288,9 @@ def to_passage(
 
 def date_bounds(since: date | None, until: date | None) -> tuple[int | None, int | None]:
     """Inclusive UTC epoch-second bounds for a since/until date filter."""
-    since_ts = int(datetime.combine(since, dtime.min, tzinfo=timezone.utc).timestamp()) if since else None
+    since_ts = int(datetime.combine(since, dtime.min, tzinfo=UTC).timestamp()) if since else None
     until_ts = (
-        int(datetime.combine(until + timedelta(days=1), dtime.min, tzinfo=timezone.utc).timestamp()) - 1
+        int(datetime.combine(until + timedelta(days=1), dtime.min, tzinfo=UTC).timestamp()) - 1
         if until
         else None
     )
@@ -311,7 +314,7 @@ def chroma_where(
 
 
 def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _ms(started: float) -> float:

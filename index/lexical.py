@@ -59,7 +59,7 @@ STOPWORDS: frozenset[str] = frozenset(
     within without would yet you your yours yourself yourselves s t d ll m re ve
     say says said saying tell told telling know knew think thought mention mentioned mentions
     happen happened happening regarding according anything something
-    """.split()
+    """.split()  # noqa: SIM905 - a word list reads better as text
 )
 # Words that start a question; capitalised at the start of a sentence they are not names.
 QUESTION_WORDS: frozenset[str] = frozenset(
@@ -67,7 +67,7 @@ QUESTION_WORDS: frozenset[str] = frozenset(
     what who whom whose which when where why how is are was were do does did can could will would
     should shall has have had may might must tell show give list explain describe summarise summarize
     find any according please in on at for from about after before since during
-    """.split()
+    """.split()  # noqa: SIM905
 )
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -140,9 +140,8 @@ def analyze_query(text: str) -> QueryTerms:
             close_run()
             if is_name:
                 run.append(tok)
-        if is_name or not stop:
-            if low not in words:
-                words.append(low)
+        if (is_name or not stop) and low not in words:
+            words.append(low)
     close_run()
     plain = tuple(w for w in words if w not in name_words)
     return QueryTerms(words=tuple(words), names=tuple(dict.fromkeys(names)), plain_words=plain)
@@ -187,8 +186,9 @@ class LexicalIndex:
 
     `path=None` keeps it in memory (Chroma-server mode: nothing is written locally; the first
     sync after start fills it). Knobs: `title_weight` (2.0) and `text_weight` (1.0) are the BM25
-    column weights; `coordinate` (True) ranks by coordination level before BM25 (see `search`). One connection guarded by a lock: a search that arrives during a
-    sync waits for it; syncs after the first are incremental and short.
+    column weights; `coordinate` (True) ranks by coordination level before BM25 (see `search`).
+    One connection guarded by a lock: a search that arrives during a sync waits for it; syncs
+    after the first are incremental and short.
     """
 
     def __init__(
@@ -218,7 +218,9 @@ class LexicalIndex:
     def _ensure_schema(self) -> None:
         with self._lock:
             try:
-                self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+                self._db.execute(
+                    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+                )
                 row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
                 if row is not None and row[0] != SCHEMA_VERSION:
                     self._drop_all()
@@ -247,7 +249,8 @@ class LexicalIndex:
                     raise LexicalError(
                         f"this Python's SQLite ({sqlite3.sqlite_version}) has no FTS5 module: {exc}"
                     ) from exc
-                raise LexicalError(f"cannot open the lexical index at {self.path or ':memory:'}: {exc}") from exc
+                where = self.path or ":memory:"
+                raise LexicalError(f"cannot open the lexical index at {where}: {exc}") from exc
 
     def _drop_all(self) -> None:
         for stmt in (
@@ -360,8 +363,15 @@ class LexicalIndex:
                         if cur.rowcount != 1:
                             continue  # the same chunk id listed twice: index it once
                         db.execute(
-                            "INSERT INTO fts (rowid, chunk_id, article_id, title, text) VALUES (?, ?, ?, ?, ?)",
-                            (cur.lastrowid, chunk.id, record.article_id, chunk.title or record.title, chunk.text),
+                            "INSERT INTO fts (rowid, chunk_id, article_id, title, text) "
+                            "VALUES (?, ?, ?, ?, ?)",
+                            (
+                                cur.lastrowid,
+                                chunk.id,
+                                record.article_id,
+                                chunk.title or record.title,
+                                chunk.text,
+                            ),
                         )
                         stats.chunks_added += 1
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(generation),))
@@ -370,7 +380,9 @@ class LexicalIndex:
 
     @staticmethod
     def _delete_article(db: sqlite3.Connection, article_id: str) -> int:
-        rows = db.execute("DELETE FROM fts WHERE rowid IN (SELECT row FROM chunk_rows WHERE article_id = ?)", (article_id,))
+        rows = db.execute(
+            "DELETE FROM fts WHERE rowid IN (SELECT row FROM chunk_rows WHERE article_id = ?)", (article_id,)
+        )
         removed = rows.rowcount
         db.execute("DELETE FROM chunk_rows WHERE article_id = ?", (article_id,))
         db.execute("DELETE FROM articles WHERE article_id = ?", (article_id,))
@@ -462,7 +474,9 @@ class LexicalIndex:
         levels.append(any_term)
         return levels
 
-    def phrase_presence(self, chunk_ids: Sequence[str], phrases: Sequence[str]) -> dict[str, tuple[set[str], set[str]]]:
+    def phrase_presence(
+        self, chunk_ids: Sequence[str], phrases: Sequence[str]
+    ) -> dict[str, tuple[set[str], set[str]]]:
         """For each phrase, which of `chunk_ids` contain it in their text and in their title.
 
         Matching goes through the FTS tokenizer (stemming, diacritics), so it agrees with search.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -73,10 +73,21 @@ def put_bulk(store: ChunkStore, texts_by_article: dict[str, list[str]]) -> None:
         for aid, texts in texts_by_article.items()
         for i, t in enumerate(texts)
     ]
-    store.add_chunks(chunks, EMB.embed_documents([c.text for c in chunks]), [f"{c.article_id}-v1" for c in chunks])
+    store.add_chunks(
+        chunks, EMB.embed_documents([c.text for c in chunks]), [f"{c.article_id}-v1" for c in chunks]
+    )
     store.commit_articles(
         [
-            ArticleRecord(aid, f"{aid}-v1", tuple(f"{aid}:v1:{i}" for i in range(len(texts))), aid, None, None, None, None)
+            ArticleRecord(
+                aid,
+                f"{aid}-v1",
+                tuple(f"{aid}:v1:{i}" for i in range(len(texts))),
+                aid,
+                None,
+                None,
+                None,
+                None,
+            )
             for aid, texts in texts_by_article.items()
         ]
     )
@@ -177,7 +188,13 @@ def test_sync_skips_when_generation_unchanged(store, lexical):
 
 
 def test_sync_touches_only_the_changed_article(store, lexical):
-    put_bulk(store, {f"bulk{i:02d}": [f"Routine council minutes number {i}.", "Nothing else happened."] for i in range(40)})
+    put_bulk(
+        store,
+        {
+            f"bulk{i:02d}": [f"Routine council minutes number {i}.", "Nothing else happened."]
+            for i in range(40)
+        },
+    )
     store.bump_generation()
     lexical.sync(store)
 
@@ -231,9 +248,15 @@ def test_search_ranks_exact_matches_first_and_weights_titles(store, lexical):
 
 
 def test_coordination_levels_put_passages_with_every_term_first(store, lexical):
-    put_article(store, "heavy", ["Passports, passports: passport queues as passports ran out."], title="Passports")
+    put_article(
+        store, "heavy", ["Passports, passports: passport queues as passports ran out."], title="Passports"
+    )
     put_article(store, "name", ["Lammy met Lammy's counterparts; Lammy spoke."], title="Lammy abroad")
-    put_article(store, "both", ["In a long speech on many subjects the minister, Lammy, said forged passports were a concern."])
+    put_article(
+        store,
+        "both",
+        ["In a long speech on many subjects the minister, Lammy, said forged passports were a concern."],
+    )
     put_article(store, "names-and-one", ["Lammy and Cooper discussed visas."])
     put_article(store, "names-and-other", ["Lammy and Cooper discussed borders at length."])
     put_article(store, "noise", ["Weather was mild."])
@@ -242,10 +265,16 @@ def test_coordination_levels_put_passages_with_every_term_first(store, lexical):
 
     ranked = [cid for cid, _ in lexical.search("What did Lammy say about passports?", 10)]
     assert ranked[0] == "both:v1:0"
-    assert set(ranked) == {"both:v1:0", "heavy:v1:0", "name:v1:0", "names-and-one:v1:0", "names-and-other:v1:0"}
+    assert set(ranked) == {
+        "both:v1:0",
+        "heavy:v1:0",
+        "name:v1:0",
+        "names-and-one:v1:0",
+        "names-and-other:v1:0",
+    }
     plain = LexicalIndex(None, coordinate=False)
     plain.sync(store)
-    assert [cid for cid, _ in plain.search("What did Lammy say about passports?", 10)][0] == "heavy:v1:0"
+    assert plain.search("What did Lammy say about passports?", 10)[0][0] == "heavy:v1:0"
     plain.close()
     # Every name plus some other term ranks above a passage with the other terms but no names.
     ranked = [cid for cid, _ in lexical.search("Did Lammy and Cooper discuss visas or borders?", 10)]
@@ -255,7 +284,7 @@ def test_coordination_levels_put_passages_with_every_term_first(store, lexical):
 
 def test_search_filters_by_source_and_dates(store, lexical):
     def day(d: int) -> datetime:
-        return datetime(2024, 3, d, 12, tzinfo=timezone.utc)
+        return datetime(2024, 3, d, 12, tzinfo=UTC)
 
     put_article(store, "bbc1", ["Tram strike continues."], source="BBC", published_at=day(1))
     put_article(store, "bbc5", ["Tram strike ends."], source="BBC", published_at=day(5))
@@ -289,7 +318,9 @@ def test_fts_syntax_in_user_text_is_quoted(store, lexical):
 
 
 def test_phrase_presence_uses_the_fts_tokenizer(store, lexical):
-    put_article(store, "a", ["Boris Johnson renewed his passport.", "Johnson, Boris: a profile."], title="Lammy")
+    put_article(
+        store, "a", ["Boris Johnson renewed his passport.", "Johnson, Boris: a profile."], title="Lammy"
+    )
     store.bump_generation()
     lexical.sync(store)
     got = lexical.phrase_presence(["a:v1:0", "a:v1:1"], ["Boris Johnson", "passports", "Lammy"])
@@ -321,7 +352,11 @@ def test_in_memory_and_persistent_modes(tmp_path, store):
 
 def test_analyze_query_finds_names_and_content_words():
     terms = analyze_query("What did Lammy say about passports?")
-    assert (terms.words, terms.names, terms.plain_words) == (("lammy", "passports"), ("Lammy",), ("passports",))
+    assert (terms.words, terms.names, terms.plain_words) == (
+        ("lammy", "passports"),
+        ("Lammy",),
+        ("passports",),
+    )
     terms = analyze_query("Did Boris Johnson tell the BBC about the US visa rules?")
     assert terms.names == ("Boris Johnson", "BBC", "US")
     assert terms.plain_words == ("visa", "rules")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -17,7 +17,9 @@ from index.models import Chunk
 from index.store import ArticleRecord, ChunkStore, open_store
 
 HASHING = HashingEmbedder(dim=256)
-TARGET = "Secretary Lammy stated that Russia is even using counterfeit passports to move agents across Europe."
+TARGET = (
+    "Secretary Lammy stated that Russia is even using counterfeit passports to move agents across Europe."
+)
 
 
 class FakeClock:
@@ -96,7 +98,18 @@ def lammy_corpus(seed: int = 7, *, per_group: int = 150) -> list[dict]:
     (BM25 loves them) and Lammy stories phrased like the question (the embedder loves them).
     """
     rng = random.Random(seed)
-    places = ["Dover", "Calais", "Belfast", "Gatwick", "Leeds", "Cardiff", "Glasgow", "Kent", "Riga", "Vilnius"]
+    places = [
+        "Dover",
+        "Calais",
+        "Belfast",
+        "Gatwick",
+        "Leeds",
+        "Cardiff",
+        "Glasgow",
+        "Kent",
+        "Riga",
+        "Vilnius",
+    ]
     passport_lines = [
         "The passport office warned of delays as demand for new passports rose in {p}.",
         "Travellers in {p} were urged to check their passports before the holidays; expired passports cause delays.",
@@ -105,7 +118,13 @@ def lammy_corpus(seed: int = 7, *, per_group: int = 150) -> list[dict]:
         "Passports issued in {p} will carry a new chip; passport covers will be redesigned.",
         "Fees for passports and passport renewals in {p} will rise next spring.",
     ]
-    passport_titles = ["Passport fees rise", "Passports: what changes", "Border news", "Travel update", "Home affairs"]
+    passport_titles = [
+        "Passport fees rise",
+        "Passports: what changes",
+        "Border news",
+        "Travel update",
+        "Home affairs",
+    ]
     lammy_topics = [
         "climate finance for developing countries",
         "a trade deal with India",
@@ -139,10 +158,14 @@ def lammy_corpus(seed: int = 7, *, per_group: int = 150) -> list[dict]:
     articles: list[dict] = []
     for i in range(per_group):
         line = rng.choice(passport_lines).format(p=rng.choice(places))
-        articles.append({"id": f"pass{i:03d}", "title": rng.choice(passport_titles), "texts": [line, rng.choice(fillers)]})
+        articles.append(
+            {"id": f"pass{i:03d}", "title": rng.choice(passport_titles), "texts": [line, rng.choice(fillers)]}
+        )
     for i in range(per_group):
         line = rng.choice(lammy_lines).format(t=rng.choice(lammy_topics), p=rng.choice(places))
-        articles.append({"id": f"lammy{i:03d}", "title": "Foreign policy", "texts": [line, rng.choice(fillers)]})
+        articles.append(
+            {"id": f"lammy{i:03d}", "title": "Foreign policy", "texts": [line, rng.choice(fillers)]}
+        )
     for i in range(2 * per_group):
         line = rng.choice(other_lines).format(p=rng.choice(places))
         articles.append({"id": f"other{i:03d}", "title": "Local news", "texts": [line, rng.choice(fillers)]})
@@ -205,7 +228,9 @@ def test_names_count_lammy_on_passports_ranks_first(store, lexical):
     # stories phrased like the question; without coordination levels and the coverage bonus the
     # target is not first.
     plain_bm25 = LexicalIndex(None, coordinate=False)
-    ablated = retriever(store, plain_bm25, coverage_alpha=0.0).retrieve("What did Lammy say about passports?", k=8)
+    ablated = retriever(store, plain_bm25, coverage_alpha=0.0).retrieve(
+        "What did Lammy say about passports?", k=8
+    )
     assert ablated.passages[0].chunk_id != ids["target"][0]
     assert ids["target"][0] in [p.chunk_id for p in ablated.passages]
     # The coverage bonus alone (over plain BM25) already lifts it.
@@ -219,7 +244,10 @@ def test_diversity_caps_passages_per_article(store, lexical):
         store,
         HASHING,
         [
-            {"id": "big", "texts": [f"Tramline extension phase {i} approved by the tramline board." for i in range(5)]},
+            {
+                "id": "big",
+                "texts": [f"Tramline extension phase {i} approved by the tramline board." for i in range(5)],
+            },
             {"id": "o1", "texts": ["The tramline opens in May."]},
             {"id": "o2", "texts": ["Tramline fares were frozen."]},
             {"id": "o3", "texts": ["Protest against the tramline route."]},
@@ -247,7 +275,10 @@ def test_source_filter_is_case_insensitive_exact(store, lexical):
         ],
     )
     r = retriever(store, lexical)
-    assert set(article_ids(r.retrieve("tram strike", k=8, filters=Filters(source="Bbc")))) == {"bbc-a", "bbc-b"}
+    assert set(article_ids(r.retrieve("tram strike", k=8, filters=Filters(source="Bbc")))) == {
+        "bbc-a",
+        "bbc-b",
+    }
     assert article_ids(r.retrieve("tram strike", k=8, filters=Filters(source="reuters"))) == ["reu-a"]
     assert r.retrieve("tram strike", k=8, filters=Filters(source="Guardian")).passages == []
     assert len(r.retrieve("tram strike", k=8).passages) == 5
@@ -255,7 +286,7 @@ def test_source_filter_is_case_insensitive_exact(store, lexical):
 
 def test_date_filters_are_inclusive_days_in_utc(store, lexical):
     def late(day: int) -> datetime:
-        return datetime(2024, 3, day, 23, 30, tzinfo=timezone.utc)
+        return datetime(2024, 3, day, 23, 30, tzinfo=UTC)
 
     put_articles(
         store,
@@ -277,7 +308,7 @@ def test_date_filters_are_inclusive_days_in_utc(store, lexical):
 
 def test_as_of_favours_coverage_from_around_that_date(store, lexical):
     as_of = date(2024, 6, 15)
-    noon = datetime(2024, 6, 15, 12, tzinfo=timezone.utc)
+    noon = datetime(2024, 6, 15, 12, tzinfo=UTC)
     text = "Harbour authority approves the dredging plan."
     put_articles(
         store,
@@ -297,7 +328,9 @@ def test_as_of_favours_coverage_from_around_that_date(store, lexical):
         "later",
     ]
     assert article_ids(r.retrieve("dredging plan", k=4, filters=Filters(as_of=date(2024, 5, 7))))[0] == "far"
-    assert article_ids(r.retrieve("dredging plan", k=4, filters=Filters(as_of=date(2024, 6, 25))))[0] == "later"
+    assert (
+        article_ids(r.retrieve("dredging plan", k=4, filters=Filters(as_of=date(2024, 6, 25))))[0] == "later"
+    )
 
     # The multiplier itself: same day = 1, one half-life back is halfway to the floor, the day
     # after as_of is within grace, a week after is penalised below anything from before.
@@ -335,11 +368,16 @@ def test_committed_change_shows_up_once_refresh_is_due(store, lexical):
     old = put_articles(store, HASHING, [{"id": "a", "texts": ["The council approved the tram depot."]}])
     other = put_articles(store, HASHING, [{"id": "b", "texts": ["The council debated parking fees."]}])
     r = Retriever(store, HASHING, lexical, refresh_seconds=10.0, clock=clock)
-    assert [p.text for p in r.retrieve("council tram depot", k=1).passages] == ["The council approved the tram depot."]
+    assert [p.text for p in r.retrieve("council tram depot", k=1).passages] == [
+        "The council approved the tram depot."
+    ]
 
     # The indexer's write order: new chunks, manifest record, delete old chunks, bump.
     new = put_articles(
-        store, HASHING, [{"id": "a", "version": "v2", "texts": ["The council rejected the tram depot."]}], bump=False
+        store,
+        HASHING,
+        [{"id": "a", "version": "v2", "texts": ["The council rejected the tram depot."]}],
+        bump=False,
     )
     store.delete_chunks(old["a"])
     store.bump_generation()
@@ -364,7 +402,10 @@ def test_follows_the_indexer_through_edit_delete_and_rebuild(store, lexical, tmp
         ]
         return lambda _dir: iter(arts)
 
-    bodies = {"tram": "The council approved the tram depot on Monday.", "bins": "Bin collections move to Fridays."}
+    bodies = {
+        "tram": "The council approved the tram depot on Monday.",
+        "bins": "Bin collections move to Fridays.",
+    }
     Indexer(store, HASHING, articles=corpus(bodies)).run(tmp_path)
     r = retriever(store, lexical)
     assert article_ids(r.retrieve("tram depot council", k=1)) == ["tram"]
@@ -386,8 +427,8 @@ def test_follows_the_indexer_through_edit_delete_and_rebuild(store, lexical, tmp
 
 def test_chroma_where_and_date_bounds():
     since, until = date_bounds(date(2024, 3, 2), date(2024, 3, 4))
-    assert since == int(datetime(2024, 3, 2, tzinfo=timezone.utc).timestamp())
-    assert until == int(datetime(2024, 3, 5, tzinfo=timezone.utc).timestamp()) - 1
+    assert since == int(datetime(2024, 3, 2, tzinfo=UTC).timestamp())
+    assert until == int(datetime(2024, 3, 5, tzinfo=UTC).timestamp()) - 1
     assert chroma_where(None, None, None) is None
     assert chroma_where(["BBC"], None, None) == {"source": {"$in": ["BBC"]}}
     assert chroma_where(["BBC", "bbc"], since, until) == {
