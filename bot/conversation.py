@@ -111,7 +111,8 @@ def chitchat_reply(text: str) -> str:
         "(outlet, date, title, link); when the coverage doesn't say, I tell you so."
     )
     example = f"Try: “{EXAMPLE_QUESTION}”"
-    if any(re.search(rf"\b{re.escape(t)}\b", norm) for t in ("thanks", "thank you", "thank u", "thx", "cheers")):
+    thanks = ("thanks", "thank you", "thank u", "thx", "cheers")
+    if any(re.search(rf"\b{re.escape(t)}\b", norm) for t in thanks):
         return f"You're welcome! {what} {example}"
     if norm in _BYE:
         return f"Goodbye! Come back any time: {what[0].lower()}{what[1:]}"
@@ -162,7 +163,8 @@ def resolve_followup(question: str, history: Sequence[Turn]) -> str:
     question = _drop_leading_conjunction(question)
     rewritten, substituted = _substitute_pronoun(question, _main_name(previous))
     present = {lemma(t) for t in tokens(rewritten)}
-    own_topic = [t for t in content_terms(rewritten) if lemma(t) not in _name_lemmas(names_before + substituted)]
+    name_keys = _name_lemmas(names_before + substituted)
+    own_topic = [t for t in content_terms(rewritten) if lemma(t) not in name_keys]
     own_topic = [t for t in own_topic if not t[:1].isupper()]
     carry_names = not names_before and not substituted
     carry_topic = not own_topic and not _ELSE.search(question)
@@ -256,7 +258,8 @@ def _substitute_pronoun(question: str, name: str | None) -> tuple[str, list[str]
     word = m.group(1).lower()
     after = question[m.end() :].lstrip()
     next_word = after.split()[0].lower().strip("?.!,") if after.split() else ""
-    possessive = word == "his" or (word == "her" and next_word not in ("", "about", "on", "to", "for", "with"))
+    object_followers = ("", "about", "on", "to", "for", "with")
+    possessive = word == "his" or (word == "her" and next_word not in object_followers)
     replacement = f"{name}'s" if possessive else name
     return question[: m.start()] + replacement + question[m.end() :], [name]
 

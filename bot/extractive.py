@@ -622,7 +622,9 @@ class ExtractiveAnswerer(Answerer):
             return [], "no sentence matches the question's terms"
         return self._select(scored), None
 
-    def _score(self, q: QuestionAnalysis, sentences: list[Sentence], passages: list[Passage]) -> list[_Scored]:
+    def _score(
+        self, q: QuestionAnalysis, sentences: list[Sentence], passages: list[Passage]
+    ) -> list[_Scored]:
         question_lower = frozenset(t.lower() for t in q.terms) | frozenset(
             t.lower() for n in q.names for t in n.split()
         )
@@ -683,7 +685,8 @@ def _fits_kind(q: QuestionAnalysis, s: Sentence, question_lower: frozenset[str])
         return any(expr not in question_lower for expr in date_expressions(s.text))
     if q.kind == "who":
         return any(
-            any(part.lower() not in question_lower for part in name.split()) for name in person_names(s.tokens)
+            any(part.lower() not in question_lower for part in name.split())
+            for name in person_names(s.tokens)
         )
     if q.kind == "where":
         return any(place.lower() not in question_lower for place in place_terms(s.tokens))

@@ -30,7 +30,8 @@ def format_sources(answer: Answer) -> str:
 
 def _format_citation(citation: Citation) -> str:
     quote = citation.quote or citation.passage.text
-    return f"[{citation.n}] {source_line(citation.passage)}\n{_indent('“' + _shorten(quote, _QUOTE_MAX) + '”')}"
+    quoted = f"“{_shorten(quote, _QUOTE_MAX)}”"
+    return f"[{citation.n}] {source_line(citation.passage)}\n{_indent(quoted)}"
 
 
 def source_line(passage: Passage) -> str:

@@ -48,7 +48,10 @@ def run_repl(
     `history_file` (default ~/.newsbot_history); otherwise lines are read silently from `stdin`.
     """
     interactive = stdin is sys.stdin and _isatty(stdin)
-    read_line = _interactive_reader(history_file or Path.home() / HISTORY_FILE) if interactive else _piped_reader(stdin)
+    if interactive:
+        read_line = _interactive_reader(history_file or Path.home() / HISTORY_FILE)
+    else:
+        read_line = _piped_reader(stdin)
     session = _Session(newsroom, stdout, k=k, filters=filters)
     while True:
         try:
@@ -175,9 +178,13 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> date
 
 
 @click.command("repl")
-@click.option("--k", type=click.IntRange(1, 100), default=None, help="Passages to retrieve (default NEWSBOT_TOP_K).")
+@click.option(
+    "--k", type=click.IntRange(1, 100), default=None, help="Passages to retrieve (default NEWSBOT_TOP_K)."
+)
 @click.option("--source", default=None, help="Only this outlet (e.g. 'KBS News').")
-@click.option("--as-of", "as_of", callback=_date, default=None, help="Favour coverage from around YYYY-MM-DD.")
+@click.option(
+    "--as-of", "as_of", callback=_date, default=None, help="Favour coverage from around YYYY-MM-DD."
+)
 def repl_command(k: int | None, source: str | None, as_of: date | None) -> None:
     """Ask questions in a loop (follow-ups understood); :help lists the commands."""
     from bot.cli_index import EXIT_BACKEND, ensure_index, load_settings_or_exit
