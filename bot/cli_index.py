@@ -88,9 +88,19 @@ def format_report(report, corpus: Path) -> str:
 
 
 def run_index(
-    settings, *, corpus: Path, rebuild: bool, force: bool, as_json: bool, newsroom=None, wait: float = 0.0
+    settings,
+    *,
+    corpus: Path,
+    rebuild: bool,
+    force: bool,
+    as_json: bool,
+    newsroom=None,
+    wait: float = 0.0,
+    summary_to_stderr: bool = False,
 ) -> int:
     """Index `corpus` into the configured store and print the summary; returns the exit code.
+
+    `summary_to_stderr` keeps stdout clean when indexing happens on the way to another command's output.
 
     Without `newsroom` (the `newsbot index` process) an embedded store is locked first
     (index/locking.py), waiting up to `wait` seconds for another reindex; with `newsroom`,
@@ -136,9 +146,9 @@ def run_index(
             lock.release()
 
     if as_json:
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False), err=summary_to_stderr)
     else:
-        click.echo(format_report(report, corpus))
+        click.echo(format_report(report, corpus), err=summary_to_stderr)
     read = report.added + report.updated + report.unchanged + report.repaired
     if read == 0 and report.removed == 0:
         if not as_json:
@@ -259,6 +269,14 @@ def ensure_index(settings, newsroom) -> None:
     if not newsroom.is_empty():
         return
     click.echo(f"newsbot: the index is empty; building it from {settings.corpus_dir} first…", err=True)
-    code = run_index(settings, corpus=settings.corpus_dir, rebuild=False, force=False, as_json=False, newsroom=newsroom)
+    code = run_index(
+        settings,
+        corpus=settings.corpus_dir,
+        rebuild=False,
+        force=False,
+        as_json=False,
+        newsroom=newsroom,
+        summary_to_stderr=True,
+    )
     if code != EXIT_OK:
         raise SystemExit(code)
