@@ -239,7 +239,10 @@ def test_killed_index_runs_are_repaired_to_a_clean_rebuild(tmp_path):
             corpus.mutate(edits=3, adds=2, deletes=2)  # the repair run sees yet another corpus
         report = run_index(env)
         assert_repaired(corpus_dir, data_dir, f"round {round_no} ({outcome})")
-        outcomes.append(f"{outcome}, repaired {report['repaired']}")
+        outcomes.append(
+            f"{outcome}; repair run: {report['added']} added, {report['updated']} updated, "
+            f"{report['removed']} removed, {report['repaired']} leftover chunks"
+        )
 
     # The reference is right: a real clean rebuild of the final corpus writes exactly the expectation.
     assert clean_rebuild(corpus_dir, tmp_path / "clean") == expected_snapshot(corpus_dir)
