@@ -68,7 +68,8 @@ def build_newsroom(
     store = store or build_store(settings)
     embedder = embedder or build_embedder(settings)
     indexer = build_indexer(settings, store=store, embedder=embedder)
-    lexical_path = None if settings.server_mode else settings.data_dir / "lexical.sqlite"
+    # One lexical file per collection prefix: it records the store generation it was synced to.
+    lexical_path = None if settings.server_mode else settings.data_dir / f"lexical-{settings.collection_prefix}.sqlite"
     lexical = LexicalIndex(lexical_path)
     retriever = Retriever(store, embedder, lexical, refresh_seconds=settings.index_refresh_seconds)
     answerer = ExtractiveAnswerer()
