@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -88,7 +89,7 @@ class QuestionResult:
             "citations": list(self.citations),
             "gold_rank": self.rank,
             "answer_contained": self.contained,
-            "citations_valid": self.citations_valid,
+            "citations_valid": None if self.abstained else self.citations_valid,
             "latency_ms": round(self.latency_ms, 2),
         }
 
@@ -442,7 +443,8 @@ def eval_command(ctx: click.Context, questions_file: Path, as_json: bool, k: int
     def tick(done: int, total: int) -> None:
         click.echo(f"\r{done}/{total} questions", nl=done == total, err=True)
 
-    report = run_eval(newsroom, questions, k=k, progress=None if as_json else tick)
+    show_progress = not as_json and sys.stderr.isatty()
+    report = run_eval(newsroom, questions, k=k, progress=tick if show_progress else None)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
     else:

@@ -197,7 +197,9 @@ def test_report_json_shape():
     q4 = out["questions"][3]
     assert q4["ranked_article_ids"] == [f"w{i}" for i in range(1, 11)]
     assert q4["gold_rank"] is None
-    assert out["questions"][2]["abstained"] is True and out["questions"][2]["citations"] == []
+    q3 = out["questions"][2]
+    assert (q3["abstained"], q3["citations"], q3["citations_valid"], q3["gold_rank"]) == (True, [], None, 8)
+    assert (q4["citations_valid"], q2["citations_valid"]) == (False, True)
 
 
 # --- pure functions ------------------------------------------------------------------------------
