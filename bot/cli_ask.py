@@ -11,7 +11,8 @@ import click
 from bot.cli_index import EXIT_BACKEND, ensure_index, load_settings_or_exit
 
 
-def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+def parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    """Click callback for YYYY-MM-DD options (shared by `ask` and `repl`)."""
     if value is None:
         return None
     try:
@@ -21,17 +22,19 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> date
 
 
 def format_developer_view(answer) -> str:
-    """Retrieved passages with their scores, then the timings per stage (for `--passages`)."""
-    lines = ["", f"Searched: {answer.standalone_query or answer.question}", "Retrieved passages:"]
-    for i, p in enumerate(answer.retrieved, 1):
-        dense = "—" if p.dense_score is None else f"{p.dense_score:.3f}"
-        lexical = "—" if p.lexical_score is None else f"{p.lexical_score:.2f}"
-        day = p.published_at.date().isoformat() if p.published_at else "undated"
-        lines.append(f"  {i:>2}. score {p.score:.4f} (dense {dense}, bm25 {lexical})  {p.article_id} · {day} · {p.title}")
-        snippet = " ".join(p.text.split())
-        lines.append(f"      {snippet[:200]}{'…' if len(snippet) > 200 else ''}")
-    lines.append("Timings (ms): " + ", ".join(f"{k} {v:.1f}" for k, v in answer.timings.items()))
-    return "\n".join(lines)
+    """What was searched, the retrieved passages with their scores, and the timings (`--passages`)."""
+    from bot.formatting_text import format_passages, format_timings
+
+    return "\n".join(
+        [
+            "",
+            f"Searched: {answer.standalone_query or answer.question}",
+            "Retrieved passages:",
+            format_passages(answer.retrieved),
+            "Timings:",
+            format_timings(answer),
+        ]
+    )
 
 
 @click.command("ask")
@@ -39,9 +42,9 @@ def format_developer_view(answer) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the Answer as JSON (one object a line with '-').")
 @click.option("--k", type=click.IntRange(1, 100), default=None, help="Passages to retrieve (default NEWSBOT_TOP_K).")
 @click.option("--source", default=None, help="Only this outlet (e.g. 'KBS News').")
-@click.option("--since", callback=_date, default=None, help="Only coverage on or after YYYY-MM-DD.")
-@click.option("--until", callback=_date, default=None, help="Only coverage on or before YYYY-MM-DD.")
-@click.option("--as-of", "as_of", callback=_date, default=None, help="Favour coverage from around YYYY-MM-DD.")
+@click.option("--since", callback=parse_date, default=None, help="Only coverage on or after YYYY-MM-DD.")
+@click.option("--until", callback=parse_date, default=None, help="Only coverage on or before YYYY-MM-DD.")
+@click.option("--as-of", "as_of", callback=parse_date, default=None, help="Favour coverage from around YYYY-MM-DD.")
 @click.option("--passages", is_flag=True, help="Also show the retrieved passages, scores and timings.")
 def ask_command(question, as_json, k, source, since, until, as_of, passages) -> None:
     """Answer QUESTION from the coverage, citing sources; '-' reads one question a line from stdin.

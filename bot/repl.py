@@ -18,6 +18,7 @@ import click
 from bot.answer import Answer
 from bot.core import Filters, Newsroom, Turn
 from bot.formatting_text import format_answer, format_passages, format_sources, format_timings
+from bot.cli_ask import parse_date
 
 PROMPT = "newsbot> "
 HISTORY_TURNS = 6  # earlier exchanges passed to `Newsroom.ask` for follow-up resolution
@@ -168,22 +169,13 @@ def _interactive_reader(history_file: Path) -> Callable[[], str]:
     return lambda: input(PROMPT)
 
 
-def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"expected a date as YYYY-MM-DD, got {value!r}") from None
-
-
 @click.command("repl")
 @click.option(
     "--k", type=click.IntRange(1, 100), default=None, help="Passages to retrieve (default NEWSBOT_TOP_K)."
 )
 @click.option("--source", default=None, help="Only this outlet (e.g. 'KBS News').")
 @click.option(
-    "--as-of", "as_of", callback=_date, default=None, help="Favour coverage from around YYYY-MM-DD."
+    "--as-of", "as_of", callback=parse_date, default=None, help="Favour coverage from around YYYY-MM-DD."
 )
 def repl_command(k: int | None, source: str | None, as_of: date | None) -> None:
     """Ask questions in a loop (follow-ups understood); :help lists the commands."""

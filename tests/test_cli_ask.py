@@ -155,7 +155,7 @@ def test_human_output_lists_numbered_sources_and_developer_view(env):
     out = result.stdout
     assert out.startswith(LAMMY_SENTENCE + " [1]")
     assert "[1] KBS News · 2024-10-21" in out
-    assert "Retrieved passages:" in out and "Timings (ms):" in out
+    assert "Retrieved passages:" in out and "Timings:" in out and "fused " in out
 
 
 @pytest.mark.parametrize("question", ["", "   ", "\x00\x01\x02", "x" * 10_000])
