@@ -168,7 +168,7 @@ def acquire_index_lock(data_dir: Path, *, wait: float = 0.0, command: str | None
         lock.acquire(wait)
     except LockBusy as exc:
         raise LockBusy(
-            f"another reindex is running on {data_dir}: {exc.holder.describe() if exc.holder else 'unknown holder'}; "
+            f"another reindex is running on {data_dir}: {_who(exc.holder)}; "
             "wait for it to finish (or pass --wait SECONDS)",
             exc.holder,
         ) from None
@@ -199,7 +199,7 @@ def acquire_serve_lock(data_dir: Path, *, wait: float = 30.0, command: str = "ne
         lock.acquire(0.0)
     except LockBusy as exc:
         raise LockBusy(
-            f"another bot already runs on {data_dir}: {exc.holder.describe() if exc.holder else 'unknown holder'}",
+            f"another bot already runs on {data_dir}: {_who(exc.holder)}",
             exc.holder,
         ) from None
     probe = ProcessLock(data_dir / INDEX_LOCK, command=command)
@@ -209,11 +209,15 @@ def acquire_serve_lock(data_dir: Path, *, wait: float = 30.0, command: str = "ne
         lock.release()
         raise LockBusy(
             f"a reindex is still running on {data_dir} after {wait:g} s: "
-            f"{exc.holder.describe() if exc.holder else 'unknown holder'}; start the bot when it is done",
+            f"{_who(exc.holder)}; start the bot when it is done",
             exc.holder,
         ) from None
     probe.release()
     return lock
+
+
+def _who(holder: LockHolder | None) -> str:
+    return holder.describe() if holder else "unknown holder"
 
 
 def _command_line() -> str:

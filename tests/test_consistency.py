@@ -168,7 +168,8 @@ def test_a_second_reindex_is_refused_in_process_and_across_processes(newsroom):
     other = ProcessLock(newsroom.store.data_dir / INDEX_LOCK, command="newsbot index")
     other.acquire()
     try:
-        with pytest.raises(ReindexBusy, match=r"another reindex is running on .*'newsbot index' \(pid \d+, since "):
+        busy = r"another reindex is running on .*'newsbot index' \(pid \d+, since "
+        with pytest.raises(ReindexBusy, match=busy):
             newsroom.reindex()
         assert not newsroom.reindexing  # the refusal left nothing held
     finally:

@@ -73,7 +73,9 @@ class Corpus:
     def record(self, aid: str, version: int) -> dict[str, object]:
         rng = random.Random(f"{aid}/{version}")
         paragraphs = [
-            f"Report {aid} version {version} part {p}. " + " ".join(rng.choice(WORDS) for _ in range(45)) + "."
+            f"Report {aid} version {version} part {p}. "
+            + " ".join(rng.choice(WORDS) for _ in range(45))
+            + "."
             for p in range(4)
         ]
         day = 1 + int(aid[-4:]) % 28
@@ -152,7 +154,7 @@ def open_chunk_store(data_dir: Path):
 
 
 def snapshot(data_dir: Path) -> tuple[Snapshot, set[str]]:
-    """((all chunk ids, manifest id → (hash, chunk ids)), ids NOT found by a query with their own vector)."""
+    """((all chunk ids, manifest id → (hash, chunk ids)), ids a query with their own vector misses)."""
     client, store = open_chunk_store(data_dir)
     try:
         ids = store.chunk_ids()
@@ -192,7 +194,8 @@ def assert_repaired(corpus_dir: Path, data_dir: Path, label: str) -> None:
     expected_ids, expected_manifest = expected_snapshot(corpus_dir)
     assert manifest == expected_manifest, f"{label}: manifest differs from a clean rebuild"
     assert ids == expected_ids, (
-        f"{label}: chunk ids differ (extra {sorted(ids - expected_ids)[:3]}, missing {sorted(expected_ids - ids)[:3]})"
+        f"{label}: chunk ids differ "
+        f"(extra {sorted(ids - expected_ids)[:3]}, missing {sorted(expected_ids - ids)[:3]})"
     )
     assert unreachable == set(), f"{label}: {len(unreachable)} chunks not found by their own vector"
 
@@ -222,7 +225,8 @@ def test_killed_index_runs_are_repaired_to_a_clean_rebuild(tmp_path):
         big = kind == "timed"  # a bigger change keeps a timed kill likely to land mid-write
         corpus.mutate(edits=60 if big else 12, adds=8, deletes=6)
         if kind == "planned":
-            proc = start_index(cli_env(corpus_dir, data_dir, NEWSBOT_TEST_CRASH_AFTER_WRITES=str(crash_point)))
+            crash_env = cli_env(corpus_dir, data_dir, NEWSBOT_TEST_CRASH_AFTER_WRITES=str(crash_point))
+            proc = start_index(crash_env)
             proc.communicate(timeout=120)
             assert proc.returncode == 137, f"round {round_no}: crash point {crash_point} not reached"
             outcome = f"planned@{crash_point}: killed"
@@ -348,7 +352,11 @@ def test_newsbot_index_refuses_while_locked_and_runs_after_the_holder_is_killed(
         assert holder.stdout.readline().strip() == "held"
         refused = _index_cli(env)
         assert refused.returncode == 5
-        assert f"newsbot: busy: another reindex is running on {data_dir}: 'newsbot index' (pid {holder.pid}, since" in refused.stderr
+        busy = (
+            f"newsbot: busy: another reindex is running on {data_dir}: "
+            f"'newsbot index' (pid {holder.pid}, since"
+        )
+        assert busy in refused.stderr
         assert json.loads(refused.stdout)["error"].startswith("busy: another reindex is running")
     finally:
         holder.send_signal(signal.SIGKILL)  # dies without releasing anything

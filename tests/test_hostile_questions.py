@@ -60,8 +60,9 @@ def write_corpus(corpus_dir: Path) -> None:
             f"The mayor said the ferry timetable would change in spring."
             for p in range(3)
         )
-        lines.append(json.dumps({"id": f"s{i}", "title": f"Council story {i}", "body": body, "source": "Test Wire",
-                                 "published_at": f"2024-06-{i + 1:02d}"}))
+        record = {"id": f"s{i}", "title": f"Council story {i}", "body": body, "source": "Test Wire",
+                  "published_at": f"2024-06-{i + 1:02d}"}
+        lines.append(json.dumps(record))
     (corpus_dir / "stories.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -76,7 +77,12 @@ def dirs(tmp_path_factory) -> tuple[Path, Path]:
 @pytest.fixture(scope="module")
 def newsroom(dirs):
     corpus_dir, data_dir = dirs
-    settings = Settings(_env_file=None, corpus_dir=corpus_dir, data_dir=data_dir, llm_provider="none")  # type: ignore[call-arg]
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        corpus_dir=corpus_dir,
+        data_dir=data_dir,
+        llm_provider="none",
+    )
     room = build_newsroom(settings, embedder=HashingEmbedder())
     assert room.reindex().added == 12
     return room
@@ -142,8 +148,9 @@ def test_cli_ask_replies_clearly(dirs, monkeypatch, tmp_path):
             assert plain.stdout.strip() == expected, name
 
     # One question a line on stdin: blank lines are skipped, every other line gets one JSON answer.
-    single = [q for q, _ in HOSTILE.values() if q.strip() and "\n" not in q and "\r" not in q and "\udcff" not in q]
-    piped = runner.invoke(cli, ["ask", "-", "--json"], input="\n".join(single) + "\n", env=env, catch_exceptions=False)
+    single = [q for q, _ in HOSTILE.values() if q.strip() and not {"\n", "\r", "\udcff"} & set(q)]
+    stdin = "\n".join(single) + "\n"
+    piped = runner.invoke(cli, ["ask", "-", "--json"], input=stdin, env=env, catch_exceptions=False)
     assert piped.exit_code == 0
     replies = [json.loads(line) for line in piped.stdout.splitlines()]
     assert [r["question"] for r in replies][:1] == [single[0]]
