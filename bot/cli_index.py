@@ -246,6 +246,16 @@ def run_command() -> None:
     settings = load_settings_or_exit()
     from bot.wiring import build_newsroom
 
+    if settings.telegram_token is not None and not settings.server_mode:
+        # The bot owns the embedded store while it runs (docs/resilience.md); taken before the
+        # store is opened, released by the kernel when this process ends.
+        from index.locking import LockBusy, acquire_serve_lock
+
+        try:
+            acquire_serve_lock(settings.data_dir, command="newsbot run")
+        except LockBusy as exc:
+            click.echo(f"newsbot: busy: {exc}", err=True)
+            raise SystemExit(EXIT_BUSY) from None
     newsroom = build_newsroom(settings)
     code = run_index(settings, corpus=settings.corpus_dir, rebuild=False, force=False, as_json=False, newsroom=newsroom)
     if code not in (EXIT_OK,):

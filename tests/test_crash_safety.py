@@ -376,3 +376,30 @@ def test_newsbot_index_refuses_while_locked_and_runs_after_the_holder_is_killed(
     assert owned.returncode == 5
     assert f"a running bot owns the index in {data_dir}: 'newsbot serve' (pid {os.getpid()}" in owned.stderr
     assert "/reindex in Telegram" in owned.stderr
+
+
+def test_newsbot_run_with_a_bot_token_refuses_when_a_bot_already_owns_the_store(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+    from index.locking import acquire_serve_lock
+
+    monkeypatch.chdir(tmp_path)
+    for key in [k for k in os.environ if k.startswith("NEWSBOT_")]:
+        monkeypatch.delenv(key)
+    env = {
+        "NEWSBOT_CORPUS_DIR": str(tmp_path / "corpus"),
+        "NEWSBOT_DATA_DIR": str(tmp_path / "data"),
+        "NEWSBOT_EMBEDDING_MODEL": "test:hashing",
+        "NEWSBOT_TELEGRAM_TOKEN": "123456:TEST-token",
+    }
+    serve = acquire_serve_lock(tmp_path / "data", wait=0)
+    try:
+        result = CliRunner().invoke(cli, ["run"], env=env)
+    finally:
+        serve.release()
+    assert result.exit_code == 5
+    assert f"newsbot: busy: another bot already runs on {tmp_path / 'data'}: 'newsbot serve' (pid {os.getpid()}" in (
+        result.stderr
+    )
+    assert not (tmp_path / "data" / "chroma").exists()  # refused before the store was opened
