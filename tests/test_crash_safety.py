@@ -399,6 +399,7 @@ def test_newsbot_run_with_a_bot_token_refuses_when_a_bot_already_owns_the_store(
     finally:
         serve.release()
     assert result.exit_code == 5
-    busy = f"newsbot: busy: another bot already runs on {tmp_path / 'data'}: 'newsbot serve' (pid {os.getpid()}"
+    data_dir = tmp_path / "data"
+    busy = f"newsbot: busy: another bot already runs on {data_dir}: 'newsbot serve' (pid {os.getpid()}"
     assert busy in result.stderr
     assert not (tmp_path / "data" / "chroma").exists()  # refused before the store was opened
