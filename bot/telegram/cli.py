@@ -63,6 +63,17 @@ def serve_command(webhook_url: str | None, listen: str, port: int) -> None:
     from bot.cli_index import ensure_index
     from bot.wiring import build_newsroom
 
+    if not settings.server_mode:
+        # The bot owns the embedded store while it runs (docs/resilience.md): taken before the store
+        # is opened, held for the life of the process, released by the kernel when it ends.
+        from index.locking import LockBusy, acquire_serve_lock
+
+        try:
+            acquire_serve_lock(settings.data_dir)
+        except LockBusy as exc:
+            click.echo(f"newsbot serve: busy: {exc}", err=True)
+            sys.exit(5)
+
     logger.info("Loading the model and the index…")
     newsroom = build_newsroom(settings)
     ensure_index(settings, newsroom)
