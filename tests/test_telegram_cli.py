@@ -112,3 +112,16 @@ def test_serve_polls_answers_pending_updates_and_stops_on_sigterm(tmp_path: Path
     assert TOKEN not in err and TOKEN.split(":")[1] not in err
     commands = [c["command"] for c in api.calls_to("setMyCommands")[0].params["commands"]]
     assert commands == ["help", "sources", "stats", "reindex"]
+
+
+def test_a_second_bot_on_the_same_data_dir_is_refused(clean_env: Path) -> None:
+    from index.locking import acquire_serve_lock
+
+    data_dir = clean_env / "data"
+    held = acquire_serve_lock(data_dir, command="newsbot serve")
+    try:
+        code, err = _serve([], {"NEWSBOT_TELEGRAM_TOKEN": TOKEN, "NEWSBOT_DATA_DIR": str(data_dir)})
+    finally:
+        held.release()
+    assert code == 5
+    assert err.startswith(f"newsbot serve: busy: another bot already runs on {data_dir}: 'newsbot serve' (pid {os.getpid()}")
