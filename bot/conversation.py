@@ -26,12 +26,14 @@ EXAMPLE_QUESTION = "What did the prime minister say about the budget?"
 # --- validation -------------------------------------------------------------------------------
 
 
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+
 def clean_question(text: str) -> str:
-    """The question with control characters removed and whitespace runs collapsed to one space."""
-    kept = "".join(
-        " " if ch.isspace() else ch for ch in text if ch.isspace() or unicodedata.category(ch) != "Cc"
-    )
-    return " ".join(kept.split())
+    """The question with ANSI escapes removed, control characters turned into spaces (so
+    "harbour\x00bridge" stays two words) and whitespace runs collapsed to one space."""
+    text = _ANSI_ESCAPE.sub(" ", text)
+    spaced = "".join(" " if ch.isspace() or unicodedata.category(ch) == "Cc" else ch for ch in text)
+    return " ".join(spaced.split())
 
 
 def validate_question(text: str) -> str | None:

@@ -149,3 +149,5 @@ def test_validation_messages():
 def test_clean_question_strips_control_characters_and_collapses_whitespace():
     assert clean_question("What\x00 did\tLammy\n\nsay?\x1b ") == "What did Lammy say?"
     assert clean_question("Ünïcode — “quotes” 🙂") == "Ünïcode — “quotes” 🙂"
+    assert clean_question("harbour\x00bridge") == "harbour bridge"
+    assert clean_question("\x1b[31mWhat did Lammy say?\x1b[0m") == "What did Lammy say?"
