@@ -110,6 +110,14 @@ class Answerer:
 
     name = "answerer"
 
-    def answer(self, question: str, passages: list[Passage], *, query: str | None = None) -> Answer:
-        """`question` is what the user typed; `query` the standalone form after follow-up resolution."""
+    def answer(
+        self,
+        question: str,
+        passages: list[Passage],
+        *,
+        query: str | None = None,
+        avoid: frozenset[str] = frozenset(),
+    ) -> Answer:
+        """`question` is what the user typed; `query` the standalone form after follow-up resolution;
+        `avoid` holds sentences already given in this conversation ("What else did he say?")."""
         raise NotImplementedError

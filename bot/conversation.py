@@ -142,6 +142,7 @@ _AUX_START = re.compile(
     re.IGNORECASE,
 )
 _ELSE = re.compile(r"\b(?:else|other|another)\b", re.IGNORECASE)
+_MORE = re.compile(r"\b(?:more|again|besides)\b", re.IGNORECASE)
 _MAX_CARRIED = 8
 
 
@@ -185,6 +186,11 @@ def resolve_followup(question: str, history: Sequence[Turn]) -> str:
         return rewritten
     core, punct = _split_punct(rewritten)
     return f"{core} ({' '.join(carried)}){punct}"
+
+
+def asks_for_more(question: str, history: Sequence[Turn]) -> bool:
+    """True for follow-ups such as "What else did he say?": the earlier answers' sentences should not repeat."""
+    return bool(history) and is_followup(question) and bool(_ELSE.search(question) or _MORE.search(question))
 
 
 def is_followup(question: str) -> bool:

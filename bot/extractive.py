@@ -574,12 +574,22 @@ class ExtractiveAnswerer(Answerer):
         self.speaker_bonus = speaker_bonus
         self.rank_prior = rank_prior
 
-    def answer(self, question: str, passages: list[Passage], *, query: str | None = None) -> Answer:
-        """Compose the answer from `passages` (ranked best first) or abstain, with the reason."""
+    def answer(
+        self,
+        question: str,
+        passages: list[Passage],
+        *,
+        query: str | None = None,
+        avoid: frozenset[str] = frozenset(),
+    ) -> Answer:
+        """Compose the answer from `passages` (ranked best first) or abstain, with the reason.
+
+        Sentences in `avoid` (already given earlier in the conversation) are not chosen again.
+        """
         started = time.perf_counter()
         passages = list(passages)
         analysis = analyse_question(query or question)
-        chosen, reason = self._choose(analysis, passages)
+        chosen, reason = self._choose(analysis, passages, avoid)
         if reason is not None:
             answer = Answer(
                 question=question,
@@ -597,7 +607,9 @@ class ExtractiveAnswerer(Answerer):
 
     # The steps, each returning the abstention reason when it fails.
 
-    def _choose(self, q: QuestionAnalysis, passages: list[Passage]) -> tuple[list[Sentence], str | None]:
+    def _choose(
+        self, q: QuestionAnalysis, passages: list[Passage], avoid: frozenset[str] = frozenset()
+    ) -> tuple[list[Sentence], str | None]:
         if not passages:
             return [], "no passages retrieved"
         if not q.terms:
@@ -614,7 +626,7 @@ class ExtractiveAnswerer(Answerer):
         if q.person and not any(_mentions(p, q.person) for p in passages):
             return [], f"person '{q.person}' not in any retrieved passage"
 
-        sentences = _sentences(passages)
+        sentences = [s for s in _sentences(passages) if s.text not in avoid]
         scored = self._score(q, sentences, passages)
         if not scored:
             if q.kind in _KIND_FAILURE:

@@ -140,7 +140,14 @@ class LLMAnswerer(Answerer):
         self.name = f"llm:{model_name(chat_model)}"
         self._chain = build_answer_chain(chat_model)
 
-    def answer(self, question: str, passages: list[Passage], *, query: str | None = None) -> Answer:
+    def answer(
+        self,
+        question: str,
+        passages: list[Passage],
+        *,
+        query: str | None = None,
+        avoid: frozenset[str] = frozenset(),
+    ) -> Answer:
         """An answer whose every sentence cites a given passage; abstains or falls back otherwise."""
         shown = list(passages[: self.max_passages])
         if not shown:
@@ -152,7 +159,7 @@ class LLMAnswerer(Answerer):
             return self._verified_answer(question, passages, shown, query, reply, elapsed)
         except Exception as exc:  # noqa: BLE001 - any LLM failure means "use the fallback"
             elapsed = (time.perf_counter() - started) * 1000
-            answer = self.fallback.answer(question, passages, query=query)
+            answer = self.fallback.answer(question, passages, query=query, avoid=avoid)
             answer.fallback_reason = describe_llm_error(exc, elapsed)
             answer.timings.setdefault("llm", elapsed)
             return answer

@@ -8,7 +8,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bot.answer import Answer, Answerer, Passage
-from bot.conversation import chitchat_reply, clean_question, is_chitchat, resolve_followup, validate_question
+from bot.conversation import (
+    asks_for_more,
+    chitchat_reply,
+    clean_question,
+    is_chitchat,
+    resolve_followup,
+    validate_question,
+)
 from bot.core import Filters, Newsroom, ProgressCallback, Turn
 from index.indexer import Indexer, collect_stats
 from index.locking import LockBusy, acquire_index_lock
@@ -72,7 +79,10 @@ class NewsroomService(Newsroom):
         resolve_ms = (time.perf_counter() - t) * 1000
 
         result = self.retriever.retrieve(standalone, k=k or self.default_k, filters=filters)
-        answer = self.answerer.answer(cleaned, list(result.passages), query=standalone)
+        avoid: frozenset[str] = frozenset()
+        if asks_for_more(cleaned, history):
+            avoid = frozenset(c.quote for t in history if t.answer for c in t.answer.citations if c.quote)
+        answer = self.answerer.answer(cleaned, list(result.passages), query=standalone, avoid=avoid)
         answer.retrieved = list(result.passages)
         answer.standalone_query = standalone
         answer.timings = {

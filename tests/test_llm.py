@@ -94,7 +94,7 @@ class FirstPassageAnswerer(Answerer):
     def __init__(self) -> None:
         self.calls: list[tuple[str, list[Passage], str | None]] = []
 
-    def answer(self, question: str, passages: list[Passage], *, query: str | None = None) -> Answer:
+    def answer(self, question: str, passages: list[Passage], *, query: str | None = None, avoid=frozenset()) -> Answer:
         self.calls.append((question, list(passages), query))
         return Answer(
             question=question,
