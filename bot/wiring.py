@@ -17,16 +17,26 @@ TEST_EMBEDDER = "test:hashing"
 
 
 def build_embedder(settings: Settings) -> Embedder:
-    """The sentence-transformers model (loaded on first use), cached on disk in local mode.
+    """The embedding model (loaded on first use) run by `embedding_backend`, cached on disk in local mode.
+
+    The onnx backends export the model once into ~/.cache/newsbot/onnx (see docs/onnx.md).
 
     `NEWSBOT_EMBEDDING_MODEL=test:hashing` selects the fast hashing embedder: for tests that run
     whole processes (server mode, crash tests) where the real model adds nothing to what is checked.
     """
     if settings.embedding_model == TEST_EMBEDDER:
         return HashingEmbedder()
-    embedder: Embedder = SentenceTransformerEmbedder(
-        settings.embedding_model, batch_size=settings.embedding_batch_size
-    )
+    embedder: Embedder
+    if settings.embedding_backend == "torch":
+        embedder = SentenceTransformerEmbedder(settings.embedding_model, batch_size=settings.embedding_batch_size)
+    else:
+        from index.onnx_embedder import OnnxEmbedder
+
+        embedder = OnnxEmbedder(
+            settings.embedding_model,
+            quantized=settings.embedding_backend == "onnx-int8",
+            batch_size=settings.embedding_batch_size,
+        )
     if settings.embedding_cache and not settings.server_mode:
         embedder = CachedEmbedder(embedder, settings.data_dir / "embedding-cache.sqlite")
     return embedder
