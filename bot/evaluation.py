@@ -138,7 +138,8 @@ def load_questions(path: Path) -> list[EvalQuestion]:
         raise QuestionsFileError(f"{path}: cannot read the questions file: {exc}") from exc
     questions: list[EvalQuestion] = []
     seen: set[str] = set()
-    for number, line in enumerate(text.splitlines(), start=1):
+    # split on "\n" only: str.splitlines would also break at U+2028 inside a JSON string
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         question = parse_question(line, where=f"{path}:{number}")

@@ -316,6 +316,13 @@ def test_load_questions_names_the_bad_line(tmp_path: Path, line2: str, message: 
     assert message in str(err.value)
 
 
+def test_load_questions_keeps_line_separators_inside_strings(tmp_path: Path):
+    path = tmp_path / "q.jsonl"
+    row = {"id": "a", "question": "Line\u2028two?", "answer": "x", "gold_article_ids": ["g"]}
+    path.write_text(json.dumps(row, ensure_ascii=False) + "\r\n", encoding="utf-8")
+    assert [q.question for q in load_questions(path)] == ["Line\u2028two?"]
+
+
 def test_load_questions_rejects_an_empty_file(tmp_path: Path):
     path = tmp_path / "q.jsonl"
     path.write_text("\n\n", encoding="utf-8")
