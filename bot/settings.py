@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     corpus_dir: Path = Path("corpus")
     data_dir: Path = Path("data")
     embedding_model: str = "packaged"
-    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "torch"
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx"
     embedding_batch_size: int = Field(64, ge=1, le=4096)
     embedding_cache: bool = True
     chroma_host: str | None = None
