@@ -493,18 +493,24 @@ class LexicalIndex:
             rowids = [r[0] for r in rows]
             if not rowids:
                 return out
-            # `rowid IN (...)` makes FTS5 probe each candidate's row; a join would walk the whole
-            # doclist of a common term.
-            sql = f"SELECT chunk_id FROM fts WHERE fts MATCH ? AND rowid IN ({','.join('?' * len(rowids))})"
+            content = self._db.execute(
+                f"SELECT chunk_id, title, text FROM fts WHERE rowid IN ({','.join('?' * len(rowids))})", rowids
+            ).fetchall()
+        # Matching inside a scratch FTS table of just the candidates costs what the candidates
+        # cost; a MATCH on the whole index walks the doclist of every common term.
+        scratch = sqlite3.connect(":memory:")
+        try:
+            scratch.execute(f"CREATE VIRTUAL TABLE c USING fts5(chunk_id UNINDEXED, title, text, tokenize='{TOKENIZER}')")
+            scratch.executemany("INSERT INTO c VALUES (?, ?, ?)", content)
             for phrase in phrases:
                 quoted = fts_phrase(phrase)
-                anywhere = {r[0] for r in self._db.execute(sql, [quoted, *rowids])}
+                anywhere = {r[0] for r in scratch.execute("SELECT chunk_id FROM c WHERE c MATCH ?", [quoted])}
                 if not anywhere:
                     continue
-                in_text = {r[0] for r in self._db.execute(sql, [f"text : {quoted}", *rowids])}
-                # Title matches are derived: a `title :` filter probes slowly when the phrase is
-                # common in text but absent from titles (FTS5 walks the doclist).
+                in_text = {r[0] for r in scratch.execute("SELECT chunk_id FROM c WHERE c MATCH ?", [f"text : {quoted}"])}
                 out[phrase] = (in_text, anywhere - in_text)
+        finally:
+            scratch.close()
         return out
 
 
