@@ -351,9 +351,12 @@ class LexicalIndex:
                     stats.chunks_removed += self._delete_article(db, aid)
                 for record in to_write:
                     self._insert_article(db, record)
+                incomplete: set[str] = set()
                 for chunk_ids, record_of in _batches(to_write):
                     found = store.get_chunks(chunk_ids)
                     stats.missing_chunks += len(chunk_ids) - len(found)
+                    got = {c.id for c in found}
+                    incomplete.update(record_of[cid].article_id for cid in chunk_ids if cid not in got)
                     for chunk in found:
                         record = record_of[chunk.id]
                         cur = db.execute(
@@ -374,6 +377,11 @@ class LexicalIndex:
                             ),
                         )
                         stats.chunks_added += 1
+                # An article whose listed chunks were missing is re-read at the next sync (a repair run
+                # rewrites the same ids and manifest record, which would otherwise look unchanged).
+                db.executemany(
+                    "UPDATE articles SET chunks_key = 'incomplete' WHERE article_id = ?", [(a,) for a in incomplete]
+                )
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(generation),))
         stats.seconds = time.perf_counter() - started
         return stats

@@ -364,3 +364,16 @@ def test_analyze_query_finds_names_and_content_words():
     assert terms.names == ("Passports",)
     assert analyze_query("WHAT DID LAMMY SAY").names == ()
     assert analyze_query("Who is he?").words == ()
+
+
+def test_an_article_synced_with_missing_chunks_is_reread_after_its_repair(store, lexical):
+    ids = put_article(store, "a", ["Tramline budget approved.", "Council votes on tramline depot."])
+    store.delete_chunks([ids[1]])  # an interrupted run: listed in the manifest, missing in the store
+    store.bump_generation()
+    assert lexical.sync(store).missing_chunks == 1
+    assert lexical.live_chunk_ids() == {ids[0]}
+    put_article(store, "a", ["Tramline budget approved.", "Council votes on tramline depot."])  # the repair
+    store.bump_generation()
+    lexical.sync(store)
+    assert lexical.live_chunk_ids() == set(ids)
+    assert [cid for cid, _ in lexical.search("depot", 5)] == [ids[1]]
