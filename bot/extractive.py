@@ -626,7 +626,8 @@ class ExtractiveAnswerer(Answerer):
         if q.person and not any(_mentions(p, q.person) for p in passages):
             return [], f"person '{q.person}' not in any retrieved passage"
 
-        sentences = [s for s in _sentences(passages) if s.text not in avoid]
+        # A question in the coverage (quiz pages, "What happens next?") is never the answer to one.
+        sentences = [s for s in _sentences(passages) if s.text not in avoid and not s.text.rstrip(" \"'”’)").endswith("?")]
         scored = self._score(q, sentences, passages)
         if not scored:
             if q.kind in _KIND_FAILURE:

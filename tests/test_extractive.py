@@ -394,3 +394,19 @@ def test_full_term_overlap_rescues_a_low_dense_similarity(answerer):
     text = "Okafor said the tariffs were a necessary signal."
     answer = answerer.answer("What did Okafor say about the tariffs?", [passage(text, dense=0.2)])
     assert [c.quote for c in answer.citations] == [text]
+
+
+def test_a_question_in_the_coverage_is_never_quoted_as_the_answer():
+    quiz = Passage(
+        chunk_id="quiz-0", article_id="quiz", text=(
+            "Which major change will soon be introduced to Netflix? "
+            "Netflix will soon introduce advertisements on a cheaper plan, the company said."
+        ),
+        start=0, end=0, title="News quiz", source="Wire", published_at=None, url=None,
+        score=1.0, dense_score=0.8, lexical_score=5.0,
+    )
+    answer = ExtractiveAnswerer().answer("Which major change will soon be introduced to Netflix?", [quiz])
+    assert not answer.abstained
+    assert [c.quote for c in answer.citations] == [
+        "Netflix will soon introduce advertisements on a cheaper plan, the company said."
+    ]
