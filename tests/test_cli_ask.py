@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,8 +12,11 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 
-ROOT = Path(__file__).resolve().parent.parent
-SEED = ROOT / "corpus" / "kbs-2024-10-21-yoon-nato-rutte.txt"
+try:
+    from newsbot_env import SEED, seed_cli_env
+except ModuleNotFoundError:  # tests/ imported as a package
+    from tests.newsbot_env import SEED, seed_cli_env  # type: ignore[no-redef]
+
 SEED_ID = SEED.name
 LAMMY_SENTENCE = (
     "Secretary Lammy stated that Russia is even using counterfeit passports to draw in North Korea's "
@@ -70,17 +71,8 @@ def write_distractors(corpus: Path, n: int = 300, seed: int = 7) -> None:
 
 @pytest.fixture
 def env(tmp_path, monkeypatch):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    shutil.copy(SEED, corpus / SEED.name)
-    for key in list(os.environ):
-        if key.startswith("NEWSBOT_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("NEWSBOT_CORPUS_DIR", str(corpus))
-    monkeypatch.setenv("NEWSBOT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("NEWSBOT_EMBEDDING_MODEL", "test:hashing")
-    return corpus
+    """A corpus with the seed article, a fresh data dir, and the fast test embedder."""
+    return seed_cli_env(tmp_path, monkeypatch)
 
 
 def ask(*args: str, stdin: str | None = None):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,24 +12,18 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 
+try:
+    from newsbot_env import SEED, seed_cli_env
+except ModuleNotFoundError:  # tests/ imported as a package
+    from tests.newsbot_env import SEED, seed_cli_env  # type: ignore[no-redef]
+
 ROOT = Path(__file__).resolve().parent.parent
-SEED = ROOT / "corpus" / "kbs-2024-10-21-yoon-nato-rutte.txt"
 
 
 @pytest.fixture
 def env(tmp_path, monkeypatch):
     """A corpus with the seed article, a fresh data dir, and the fast test embedder."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    shutil.copy(SEED, corpus / SEED.name)
-    for key in list(__import__("os").environ):
-        if key.startswith("NEWSBOT_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("NEWSBOT_CORPUS_DIR", str(corpus))
-    monkeypatch.setenv("NEWSBOT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("NEWSBOT_EMBEDDING_MODEL", "test:hashing")
-    return corpus
+    return seed_cli_env(tmp_path, monkeypatch)
 
 
 def run(*args: str):

@@ -27,6 +27,11 @@ from pathlib import Path
 
 import pytest
 
+try:
+    from newsbot_env import subprocess_env
+except ModuleNotFoundError:  # tests/ imported as a package
+    from tests.newsbot_env import subprocess_env  # type: ignore[no-redef]
+
 from index.chunking import DEFAULT_CONFIG, chunk_article, embedding_text
 from index.embedder import HashingEmbedder
 from index.indexer import Indexer
@@ -34,7 +39,6 @@ from index.models import Article
 from index.parsers import iter_corpus
 from index.store import ChunkStore
 
-REPO = Path(__file__).resolve().parents[1]
 WORDS = (
     "council budget river bridge school teacher mayor election court police harbour festival tram "
     "museum library hospital strike ferry airport stadium market drought flood vaccine tariff"
@@ -96,15 +100,7 @@ class Corpus:
 
 
 def cli_env(corpus_dir: Path, data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
-    env.update(
-        NEWSBOT_CORPUS_DIR=str(corpus_dir),
-        NEWSBOT_DATA_DIR=str(data_dir),
-        NEWSBOT_EMBEDDING_MODEL="test:hashing",
-        PYTHONPATH=str(REPO),
-        **extra,
-    )
-    return env
+    return subprocess_env(NEWSBOT_CORPUS_DIR=str(corpus_dir), NEWSBOT_DATA_DIR=str(data_dir), **extra)
 
 
 def start_index(env: dict[str, str]) -> subprocess.Popen:

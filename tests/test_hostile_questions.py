@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+try:
+    from newsbot_env import subprocess_env
+except ModuleNotFoundError:  # tests/ imported as a package
+    from tests.newsbot_env import subprocess_env  # type: ignore[no-redef]
 from click.testing import CliRunner
 
 from bot.cli import cli
@@ -24,7 +28,6 @@ from bot.settings import Settings
 from bot.wiring import build_newsroom
 from index.embedder import HashingEmbedder
 
-REPO = Path(__file__).resolve().parents[1]
 PLEASE_TYPE = "Please type a question, for example: " + EXAMPLE_QUESTION
 ONLY_CONTROL = "That message contains only control characters; please type a question."
 TOO_LONG = f"That question is too long (10000 characters); please keep it under {MAX_QUESTION_CHARS}."
@@ -160,13 +163,7 @@ def test_cli_ask_replies_clearly(dirs, monkeypatch, tmp_path):
 
 def test_cli_ask_with_invalid_utf8_in_argv(dirs, tmp_path):
     corpus_dir, data_dir = dirs
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
-    env.update(
-        NEWSBOT_CORPUS_DIR=str(corpus_dir),
-        NEWSBOT_DATA_DIR=str(data_dir),
-        NEWSBOT_EMBEDDING_MODEL="test:hashing",
-        PYTHONPATH=str(REPO),
-    )
+    env = subprocess_env(NEWSBOT_CORPUS_DIR=str(corpus_dir), NEWSBOT_DATA_DIR=str(data_dir))
     question = b"harbour \xff\xfe budget \xc3"  # not UTF-8: Python hands it over as lone surrogates
     for extra in ([], ["--json"]):
         done = subprocess.run(
