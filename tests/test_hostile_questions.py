@@ -59,7 +59,9 @@ class Reply:
 
     def plain(self, stories: dict[str, str]) -> str:
         """What `newsbot ask` and the REPL print: the text, then one source line and quote per citation."""
-        sources = [f"[{n}] Test Wire · {stories[a]} · Council story {a[1:]}\n    “{q}”" for n, a, q in self.quotes]
+        sources = [
+            f"[{n}] Test Wire · {stories[a]} · Council story {a[1:]}\n    “{q}”" for n, a, q in self.quotes
+        ]
         return "\n".join([self.text, *([""] + sources if sources else [])])
 
 
@@ -97,13 +99,17 @@ HOSTILE: dict[str, tuple[str, Reply]] = {
     "only control characters": ("\x00\x01\x02\x1b\x7f", Reply("invalid", ONLY_CONTROL)),
     "emoji only": ("🔥🙂🗞️👍🏽", CHITCHAT),
     "control characters around words": ("\x00\x07harbour\x08 bridge\x1b[31m budget\x7f?", HARBOUR),
-    "FTS5 syntax": ('NEAR(harbour budget) AND "unterminated OR * ^ - : ( ) {title}:x harbour* NOT', ABSTAINED),
+    "FTS5 syntax": (
+        'NEAR(harbour budget) AND "unterminated OR * ^ - : ( ) {title}:x harbour* NOT', ABSTAINED
+    ),
     "FTS5 operators only": ("AND OR NOT NEAR", ABSTAINED),
     "lone quote": ('"', CHITCHAT),
     "lone star": ("*", CHITCHAT),
     "SQL": ("'; DROP TABLE fts; --", ABSTAINED),
     "RTL Arabic": ("ما الذي قاله المجلس عن ميزانية الميناء؟", ABSTAINED),
-    "RTL Hebrew with override marks": ("\u202eמה אמרה המועצה\u202c about the harbour?", ABSTAINED),
+    "RTL Hebrew with override marks": (
+        "\u202eמה אמרה המועצה\u202c about the harbour?", ABSTAINED
+    ),
     "zero-width only": ("\u200b\u200d\ufeff", CHITCHAT),
     "lone surrogate": ("harbour \udcff budget", HARBOUR),
     "1999 chars, one word": ("a" * 1999, ABSTAINED),
@@ -206,7 +212,8 @@ def test_cli_ask_replies_clearly(dirs, newsroom, monkeypatch, tmp_path):
         assert json_outcome(answer) == expected_outcome(expected), name
         assert answer["question"] == CLEANED.get(name, question), name
         plain = runner.invoke(cli, ["ask", question], env=env, catch_exceptions=False)
-        assert (plain.exit_code, plain.stdout, plain.stderr) == (0, expected.plain(STORY_DATES) + "\n", ""), name
+        printed = (plain.exit_code, plain.stdout, plain.stderr)
+        assert printed == (0, expected.plain(STORY_DATES) + "\n", ""), name
 
     # One question a line on stdin: blank lines are skipped, every other line gets one JSON answer.
     single = {n: qe for n, qe in HOSTILE.items() if qe[0].strip() and not {"\n", "\r", "\udcff"} & set(qe[0])}
