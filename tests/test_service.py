@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.conversation import EXAMPLE_QUESTION
 from bot.core import Turn
 from bot.settings import Settings
 from bot.wiring import build_newsroom
@@ -26,22 +27,43 @@ def newsroom(tmp_path):
     return room
 
 
+LAMMY_PASSPORTS = (
+    "Secretary Lammy stated that Russia is even using counterfeit passports to draw in North Korea's military "
+    "deployment and expressed a commitment to actively cooperate against security threats to Europe and South Korea."
+)
+YOON_JOINT = (
+    "Meanwhile, President Yoon also emphasized joint responses against cooperation between North Korea and Russia "
+    "during a meeting with UK Foreign Secretary David Lammy."
+)
+GREETING = (
+    "Hi! I answer questions from the newsroom's articles and cite the passages I used (outlet, date, "
+    f"title, link); when the coverage doesn't say, I tell you so. Try: “{EXAMPLE_QUESTION}”"
+)
+
+
 def test_what_else_does_not_repeat_the_sentences_already_given(newsroom):
     first = newsroom.ask("What did Lammy say about passports?")
-    assert first.citations[0].quote.startswith("Secretary Lammy stated that Russia is even using counterfeit passports")
+    assert [c.quote for c in first.citations] == [LAMMY_PASSPORTS]
     follow = newsroom.ask("What else did he say?", history=[Turn(first.question, first)])
     assert follow.standalone_query == "What else did Lammy say?"
-    given = {c.quote for c in first.citations}
-    assert follow.citations and not given & {c.quote for c in follow.citations}
+    assert (follow.text, [c.quote for c in follow.citations]) == (f"{YOON_JOINT} [1]", [YOON_JOINT])
 
 
 def test_chitchat_and_invalid_input_are_not_searched(newsroom):
     hello = newsroom.ask("hi!")
-    assert (hello.kind, hello.retrieved, hello.citations) == ("chitchat", [], [])
+    assert (hello.kind, hello.text, hello.retrieved, hello.citations, hello.timings) == (
+        "chitchat", GREETING, [], [], {}
+    )
     empty = newsroom.ask("   ")
-    assert empty.kind == "invalid" and empty.text.startswith("Please type a question")
+    assert (empty.kind, empty.text, empty.retrieved, empty.timings) == (
+        "invalid", f"Please type a question, for example: {EXAMPLE_QUESTION}", [], {}
+    )
 
 
 def test_timings_cover_every_stage(newsroom):
+    """Milliseconds per stage; the stages are disjoint parts of the ask, so they add up to at most `total`."""
     answer = newsroom.ask("What did Rutte say about North Korea?")
-    assert {"resolve", "embed", "dense", "lexical", "fuse", "answer", "total"} <= set(answer.timings)
+    stages = {"resolve", "embed", "dense", "lexical", "fuse", "fetch", "answer"}
+    assert set(answer.timings) == stages | {"total"}  # no "sync": the reindex already brought FTS5 in step
+    assert all(type(v) is float and v >= 0.0 for v in answer.timings.values()), answer.timings
+    assert answer.timings["total"] >= sum(answer.timings[s] for s in stages), answer.timings
