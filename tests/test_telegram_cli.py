@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ except ModuleNotFoundError:  # tests/ imported as a package
     from tests.fake_bot_api import TOKEN, FakeBotApi, text_message  # type: ignore[no-redef]
 
 REPO = Path(__file__).resolve().parent.parent
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (\S+ (\S+): .*)$")
 
 
 @pytest.fixture
@@ -46,20 +48,31 @@ def test_missing_token_exits_2(clean_env: Path) -> None:
 
 def test_bad_setting_is_one_line_and_exits_2(clean_env: Path) -> None:
     code, err = _serve([], {"NEWSBOT_TELEGRAM_TOKEN": TOKEN, "NEWSBOT_RATE_LIMIT_PER_MINUTE": "0"})
-    assert code == 2
-    assert len(err.strip().splitlines()) == 1
-    assert err.startswith("newsbot serve: NEWSBOT_RATE_LIMIT_PER_MINUTE: ")
+    assert (code, err) == (
+        2,
+        "newsbot serve: NEWSBOT_RATE_LIMIT_PER_MINUTE: Input should be greater than or equal to 1 "
+        "(got '0')\n",
+    )
 
 
 def test_webhook_mode_requires_a_valid_secret(clean_env: Path) -> None:
-    code, err = _serve(["--webhook-url", "https://bot.example/tg"], {"NEWSBOT_TELEGRAM_TOKEN": TOKEN})
-    assert code == 2 and "needs NEWSBOT_TELEGRAM_WEBHOOK_SECRET" in err
-    code, err = _serve(["--webhook-url", "https://bot.example/tg"],
-                       {"NEWSBOT_TELEGRAM_TOKEN": TOKEN, "NEWSBOT_TELEGRAM_WEBHOOK_SECRET": "has spaces!"})
-    assert code == 2 and "may only hold 1-256 characters" in err
-    code, err = _serve(["--webhook-url", "bot.example/tg"],
-                       {"NEWSBOT_TELEGRAM_TOKEN": TOKEN, "NEWSBOT_TELEGRAM_WEBHOOK_SECRET": "ok_secret"})
-    assert code == 2 and "--webhook-url must be an absolute URL" in err
+    assert _serve(["--webhook-url", "https://bot.example/tg"], {"NEWSBOT_TELEGRAM_TOKEN": TOKEN}) == (
+        2,
+        "newsbot serve: webhook mode needs NEWSBOT_TELEGRAM_WEBHOOK_SECRET (1-256 characters of A-Z, a-z, "
+        "0-9, _ and -); Telegram sends it with every update so forged updates are rejected.\n",
+    )
+    assert _serve(["--webhook-url", "https://bot.example/tg"],
+                  {"NEWSBOT_TELEGRAM_TOKEN": TOKEN, "NEWSBOT_TELEGRAM_WEBHOOK_SECRET": "has spaces!"}) == (
+        2,
+        "newsbot serve: NEWSBOT_TELEGRAM_WEBHOOK_SECRET may only hold 1-256 characters of A-Z, a-z, 0-9, _ "
+        "and -.\n",
+    )
+    assert _serve(["--webhook-url", "bot.example/tg"],
+                  {"NEWSBOT_TELEGRAM_TOKEN": TOKEN, "NEWSBOT_TELEGRAM_WEBHOOK_SECRET": "ok_secret"}) == (
+        2,
+        "newsbot serve: --webhook-url must be an absolute URL like https://bot.example.com/telegram "
+        "(got 'bot.example/tg')\n",
+    )
 
 
 RUNNER = """
@@ -79,6 +92,19 @@ from bot.cli import main
 sys.argv = ["newsbot", "serve"]
 main()
 """
+
+
+def logged_lines(err: str, *, own: bool = False) -> list[str]:
+    """Log lines as "LEVEL logger: message" (no timestamp) and other lines as they are;
+    with `own`, only newsbot's (`bot.*` loggers) and the other lines."""
+    lines = []
+    for line in err.splitlines():
+        match = LOG_LINE.match(line)
+        if match is None:
+            lines.append(line)
+        elif not own or match[2].startswith("bot."):
+            lines.append(match[1])
+    return lines
 
 
 def test_serve_polls_answers_pending_updates_and_stops_on_sigterm(tmp_path: Path) -> None:
@@ -105,10 +131,20 @@ def test_serve_polls_answers_pending_updates_and_stops_on_sigterm(tmp_path: Path
     assert proc.returncode == 0, err
     [answer] = api.calls_to("sendMessage")
     assert answer.params["chat_id"] == 102
-    assert answer.params["text"].startswith("The council approved the bridge [1].")
-    assert "build_newsroom called" in err
-    assert err.index("NO ALLOWLIST IS SET") > err.index("build_newsroom called")
-    assert "Application started" in err or "Telegram bot @newsroom_test_bot is up" in err
+    assert answer.params["text"] == (
+        "The council approved the bridge [1]. Work starts in autumn [2].\n\n<b>Sources</b>\n"
+        '[1] Harbor Gazette · 2024-03-01 · <a href="https://news.example/bridge">Council story 1</a>\n'
+        '[2] Harbor Gazette · 2024-03-02 · <a href="https://news.example/bridge">Council story 2</a>'
+    )
+    assert logged_lines(err, own=True) == [
+        "INFO bot.telegram: Loading the model and the index…",
+        "build_newsroom called",
+        "WARNING bot.telegram.app: NO ALLOWLIST IS SET (NEWSBOT_ALLOWED_USER_IDS / NEWSBOT_ALLOWED_CHAT_IDS "
+        "are empty): the bot will answer ANYONE on Telegram who finds it.",
+        "INFO bot.telegram: Serving by long polling",
+        "INFO bot.telegram.app: Telegram bot @newsroom_test_bot is up",
+    ]
+    assert "INFO telegram.ext.Application: Application started" in logged_lines(err)
     assert TOKEN not in err and TOKEN.split(":")[1] not in err
     commands = [c["command"] for c in api.calls_to("setMyCommands")[0].params["commands"]]
     assert commands == ["help", "sources", "stats", "reindex"]
@@ -124,4 +160,6 @@ def test_a_second_bot_on_the_same_data_dir_is_refused(clean_env: Path) -> None:
     finally:
         held.release()
     assert code == 5
-    assert err.startswith(f"newsbot serve: busy: another bot already runs on {data_dir}: 'newsbot serve' (pid {os.getpid()}")
+    holder = f"'newsbot serve' (pid {os.getpid()}"
+    busy = re.escape(f"newsbot serve: busy: another bot already runs on {data_dir}: {holder}")
+    assert re.fullmatch(busy + r", since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d\)\n", err), err
