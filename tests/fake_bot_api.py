@@ -1,4 +1,4 @@
-"""A local fake of the Telegram Bot API for tests (a real HTTP server on 127.0.0.1), and a fake core.
+"""A local fake of the Telegram Bot API for tests (a real HTTP server on 127.0.0.1).
 
 It implements the methods python-telegram-bot calls, records every call (method + params),
 serves enqueued updates to `getUpdates` (long-polling ~0.5 s when there are none, honouring
@@ -14,18 +14,13 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from bot.answer import ABSTAIN_TEXT, Answer, Citation, Passage
-from bot.core import Filters, Newsroom, ProgressCallback, Turn
 from bot.settings import Settings
-from index.models import IndexProgress, IndexReport, IndexStats
 
 BOT_USER = {
     "id": 999000,
@@ -367,76 +362,9 @@ def callback_update(data: str, *, user_id: int, chat_id: int | None = None, mess
     }
 
 
-# -- a fake core for the Telegram tests (shared by every tests/test_telegram_*.py) ----------------
+# -- settings for the Telegram tests (the fake core is tests/conftest.py `FakeNewsroom`) -----------
 
 TOKEN = "123456:TEST-secret-token_xyz"
-
-
-def make_passage(n: int, *, text: str | None = None, title: str | None = None, source: str = "Harbor Gazette",
-                 url: str | None = "https://news.example/bridge") -> Passage:
-    """A synthetic passage `c<n>` of article `a<n>`."""
-    return Passage(
-        chunk_id=f"c{n}",
-        article_id=f"a{n}",
-        text=text or f"Passage {n}: the council voted 7-2 to approve the harbour bridge.",
-        start=0,
-        end=60,
-        title=title or f"Council story {n}",
-        source=source,
-        published_at=datetime(2024, 3, n),
-        url=url,
-        score=1.0 / n,
-    )
-
-
-class FakeNewsroom(Newsroom):
-    """A real `Newsroom` subclass with canned answers, passages, stats and reindex progress."""
-
-    def __init__(self, passages: Sequence[Passage] = (), *, ticks: Sequence[IndexProgress] = (),
-                 report: IndexReport | None = None,
-                 after_tick: Callable[[int], None] | None = None) -> None:
-        self.passages = {p.chunk_id: p for p in (passages or (make_passage(1), make_passage(2)))}
-        self.answers: dict[str, Answer] = {}
-        self.asked: list[tuple[str, list[Turn]]] = []
-        self.ticks = list(ticks)
-        self.report = report or IndexReport(added=2, updated=1, removed=0, unchanged=5, chunks=40, seconds=1.5)
-        self.after_tick = after_tick
-        self.reindex_calls = 0
-
-    def ask(self, question: str, *, history: Sequence[Turn] = (), filters: Filters | None = None,
-            k: int | None = None) -> Answer:
-        self.asked.append((question, list(history)))
-        if question in self.answers:
-            return self.answers[question]
-        if "nothing" in question.lower():
-            return Answer(question=question, text=ABSTAIN_TEXT, abstained=True)
-        cited = list(self.passages.values())[:2]
-        return Answer(
-            question=question,
-            text="The council approved the bridge [1]. Work starts in autumn [2].",
-            citations=[Citation(n=i + 1, passage=p) for i, p in enumerate(cited)],
-            retrieved=cited,
-        )
-
-    def reindex(self, corpus_dir: Path | None = None, *, rebuild: bool = False, force: bool = False,
-                progress: ProgressCallback | None = None) -> IndexReport:
-        self.reindex_calls += 1
-        for i, tick in enumerate(self.ticks):
-            if progress is not None:
-                progress(tick)
-            if self.after_tick is not None:
-                self.after_tick(i)
-        return self.report
-
-    def stats(self) -> IndexStats:
-        return IndexStats(
-            articles=12, chunks=40, sources={"Harbor Gazette": 7, "Valley <Times> & Co": 5},
-            earliest=datetime(2023, 1, 2), latest=datetime(2024, 3, 9),
-            store="chroma (embedded)", model="all-MiniLM-L6-v2", chunker="sentences-v1",
-        )
-
-    def passage(self, chunk_id: str) -> Passage | None:
-        return self.passages.get(chunk_id)
 
 
 def make_settings(api: FakeBotApi, tmp_path: Path, **overrides: Any) -> Settings:

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from bot.answer import ABSTAIN_TEXT, Answer, Citation, Passage
 from bot.cli import cli
-from bot.core import Filters, Newsroom, Turn
+from bot.core import Filters, Newsroom
 from bot.evaluation import (
     EvalQuestion,
     QuestionsFileError,
@@ -27,6 +27,11 @@ from bot.evaluation import (
     retrieval_metrics,
     run_eval,
 )
+
+try:
+    from conftest import FakeNewsroom
+except ModuleNotFoundError:  # tests/ imported as a package
+    from tests.conftest import FakeNewsroom  # type: ignore[no-redef]
 
 # --- a synthetic set whose metrics are computed by hand ------------------------------------------
 
@@ -87,25 +92,6 @@ def build_set() -> tuple[list[EvalQuestion], dict[str, Answer]]:
     return questions, answers
 
 
-class CannedNewsroom(Newsroom):
-    """Returns a prepared answer per question and records how it was asked."""
-
-    def __init__(self, answers: dict[str, Answer]):
-        self.answers = answers
-        self.calls: list[tuple[str, Filters | None, int | None]] = []
-
-    def ask(
-        self,
-        question: str,
-        *,
-        history: Sequence[Turn] = (),
-        filters: Filters | None = None,
-        k: int | None = None,
-    ) -> Answer:
-        self.calls.append((question, filters, k))
-        return self.answers[question]
-
-
 def stepping_clock(durations: Sequence[float]) -> Iterator[float]:
     """Start/stop readings so that ask number i takes durations[i] seconds."""
     now = 0.0
@@ -134,7 +120,7 @@ def questions_jsonl(questions: Sequence[EvalQuestion]) -> str:
 
 def test_run_eval_metrics_are_the_hand_computed_ones():
     questions, answers = build_set()
-    newsroom = CannedNewsroom(answers)
+    newsroom = FakeNewsroom(answers=answers)
     clock = stepping_clock([0.125, 0.25, 0.5, 1.0])
     report = run_eval(newsroom, questions, k=5, clock=lambda: next(clock))
 
@@ -159,20 +145,21 @@ def test_run_eval_metrics_are_the_hand_computed_ones():
 
 def test_run_eval_asks_as_of_the_question_date_with_enough_depth():
     questions, answers = build_set()
-    newsroom = CannedNewsroom(answers)
+    newsroom = FakeNewsroom(answers=answers)
     run_eval(newsroom, questions, k=5)
-    assert newsroom.calls[0] == (questions[0].question, Filters(as_of=date(2022, 6, 1)), 20)
-    assert newsroom.calls[2] == (questions[2].question, Filters(as_of=None), 20)
+    asked = [(c.question, c.filters, c.k) for c in newsroom.calls]
+    assert asked[0] == (questions[0].question, Filters(as_of=date(2022, 6, 1)), 20)
+    assert asked[2] == (questions[2].question, Filters(as_of=None), 20)
 
-    newsroom = CannedNewsroom(answers)
+    newsroom = FakeNewsroom(answers=answers)
     report = run_eval(newsroom, questions, k=40)
-    assert {call[2] for call in newsroom.calls} == {40}
+    assert {call.k for call in newsroom.calls} == {40}
     assert report.k == 40
 
 
 def test_report_json_shape():
     questions, answers = build_set()
-    report = run_eval(CannedNewsroom(answers), questions, k=20)
+    report = run_eval(FakeNewsroom(answers=answers), questions, k=20)
     out = json.loads(json.dumps(report.to_dict()))
     assert set(out["metrics"]) == {
         "hits_at_1",
@@ -354,7 +341,7 @@ def _factory(newsroom: Newsroom):
 
 def test_cli_json_prints_only_json(cli_env: Path):
     _, answers = build_set()
-    newsroom = CannedNewsroom(answers)
+    newsroom = FakeNewsroom(answers=answers)
     factory, seen = _factory(newsroom)
     result = CliRunner().invoke(cli, ["eval", str(cli_env), "--json", "--k", "25"], obj={"newsroom_factory": factory})
     assert result.exit_code == 0, result.output
@@ -363,12 +350,12 @@ def test_cli_json_prints_only_json(cli_env: Path):
     assert out["metrics"]["mrr_at_10"] == 0.4062
     assert out["k"] == 25
     assert [row["id"] for row in out["questions"]] == ["q1", "q2", "q3", "q4"]
-    assert len(seen) == 1 and {call[2] for call in newsroom.calls} == {25}
+    assert len(seen) == 1 and {call.k for call in newsroom.calls} == {25}
 
 
 def test_cli_table(cli_env: Path):
     _, answers = build_set()
-    factory, _ = _factory(CannedNewsroom(answers))
+    factory, _ = _factory(FakeNewsroom(answers=answers))
     result = CliRunner().invoke(cli, ["eval", str(cli_env)], obj={"newsroom_factory": factory})
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
@@ -380,7 +367,7 @@ def test_cli_table(cli_env: Path):
 
 def test_cli_bad_line_is_a_clear_error(cli_env: Path):
     cli_env.write_text(cli_env.read_text(encoding="utf-8") + "{oops\n", encoding="utf-8")
-    factory, seen = _factory(CannedNewsroom({}))
+    factory, seen = _factory(FakeNewsroom())
     result = CliRunner().invoke(cli, ["eval", str(cli_env), "--json"], obj={"newsroom_factory": factory})
     assert result.exit_code == 1
     assert result.stdout == ""

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Sequence
 from datetime import date, datetime
 
 from click.testing import CliRunner
 
 from bot.answer import ABSTAIN_TEXT, Answer, Citation, Passage
-from bot.core import Filters, Newsroom, Turn
+from bot.core import Filters
 from bot.formatting_text import format_answer, format_passages, format_timings
 from bot.repl import PROMPT, repl_command, run_repl
+
+try:
+    from conftest import FakeNewsroom
+except ModuleNotFoundError:  # tests/ imported as a package
+    from tests.conftest import FakeNewsroom  # type: ignore[no-redef]
 
 PASSAGE = Passage(
     chunk_id="kbs-1#0",
@@ -42,30 +46,24 @@ UNDATED = Passage(
 )
 
 
-class FakeNewsroom(Newsroom):
-    """Records every `ask` and answers from fixed passages; "hi" is chit-chat, "boom" fails."""
-
-    def __init__(self) -> None:
-        self.calls: list[dict] = []
-
-    def ask(self, question: str, *, history: Sequence[Turn] = (), filters: Filters | None = None, k: int | None = None) -> Answer:
-        self.calls.append({"question": question, "history": list(history), "filters": filters, "k": k})
-        if question == "boom":
-            raise RuntimeError("the store went away")
-        if question == "hi":
-            return Answer(question=question, text="Hi! I answer questions.", kind="chitchat")
-        return Answer(
-            question=question,
-            text=f"{PASSAGE.text} [1]",
-            citations=[Citation(n=1, passage=PASSAGE, quote=PASSAGE.text)],
-            retrieved=[PASSAGE, UNDATED],
-            timings={"retrieve": 12.345, "answer": 1.5},
-            standalone_query=f"standalone: {question}",
-        )
+def repl_reply(question: str) -> Answer:
+    """Answers from fixed passages; "hi" is chit-chat, "boom" fails."""
+    if question == "boom":
+        raise RuntimeError("the store went away")
+    if question == "hi":
+        return Answer(question=question, text="Hi! I answer questions.", kind="chitchat")
+    return Answer(
+        question=question,
+        text=f"{PASSAGE.text} [1]",
+        citations=[Citation(n=1, passage=PASSAGE, quote=PASSAGE.text)],
+        retrieved=[PASSAGE, UNDATED],
+        timings={"retrieve": 12.345, "answer": 1.5},
+        standalone_query=f"standalone: {question}",
+    )
 
 
 def run(lines: str, **kwargs) -> tuple[FakeNewsroom, str, int]:
-    newsroom = FakeNewsroom()
+    newsroom = FakeNewsroom(reply=repl_reply)
     out = io.StringIO()
     code = run_repl(newsroom, io.StringIO(lines), out, **kwargs)
     return newsroom, out.getvalue(), code
@@ -92,10 +90,10 @@ def test_session_with_followup_passages_json_and_quit():
         filters=filters,
     )
     assert code == 0
-    assert [c["question"] for c in newsroom.calls] == ["What did Lammy say about passports?", "What else did he say?"]
-    assert all(c["k"] == 5 and c["filters"] == filters for c in newsroom.calls)
-    assert newsroom.calls[0]["history"] == []
-    (earlier,) = newsroom.calls[1]["history"]
+    assert [c.question for c in newsroom.calls] == ["What did Lammy say about passports?", "What else did he say?"]
+    assert [(c.k, c.filters) for c in newsroom.calls] == [(5, filters), (5, filters)]
+    assert newsroom.calls[0].history == []
+    (earlier,) = newsroom.calls[1].history
     assert earlier.question == "What did Lammy say about passports?"
     assert earlier.answer is not None and earlier.answer.standalone_query == "standalone: What did Lammy say about passports?"
 
@@ -127,7 +125,7 @@ def test_end_of_input_ends_the_session():
 
 def test_history_keeps_only_real_answers():
     newsroom, _, _ = run("hi\nWhat did Lammy say?\nWhen was that?\n")
-    assert [t.question for t in newsroom.calls[2]["history"]] == ["What did Lammy say?"]
+    assert [t.question for t in newsroom.calls[2].history] == ["What did Lammy say?"]
 
 
 def test_commands_before_any_answer_and_unknown_commands():
@@ -152,7 +150,7 @@ def test_a_failing_question_does_not_end_the_repl():
     newsroom, out, _ = run("boom\nWhat did Lammy say?\n")
     assert "error: the store went away" in out
     assert len(newsroom.calls) == 2
-    assert newsroom.calls[1]["history"] == []
+    assert newsroom.calls[1].history == []
 
 
 def test_blank_lines_are_ignored():

@@ -78,7 +78,7 @@ def test_webhook_mode_requires_a_valid_secret(clean_env: Path) -> None:
 RUNNER = """
 import sys, types
 sys.path.insert(0, {tests!r})
-from fake_bot_api import FakeNewsroom
+from conftest import FakeNewsroom
 
 def build_newsroom(settings):
     print("build_newsroom called", file=sys.stderr, flush=True)

@@ -19,12 +19,12 @@ from bot.telegram.formatting import visible_text
 from index.models import IndexProgress
 
 try:
-    from fake_bot_api import (
-        FakeBotApi, FakeNewsroom, make_passage, make_settings, parse_telegram_html, text_message, utf16_len,
-    )
+    from conftest import FakeNewsroom, make_passage
+    from fake_bot_api import FakeBotApi, make_settings, parse_telegram_html, text_message, utf16_len
 except ModuleNotFoundError:  # tests/ imported as a package
+    from tests.conftest import FakeNewsroom, make_passage  # type: ignore[no-redef]
     from tests.fake_bot_api import (  # type: ignore[no-redef]
-        FakeBotApi, FakeNewsroom, make_passage, make_settings, parse_telegram_html, text_message, utf16_len,
+        FakeBotApi, make_settings, parse_telegram_html, text_message, utf16_len,
     )
 
 ADMIN, MEMBER, OUTSIDER = 101, 102, 666
@@ -87,7 +87,7 @@ def test_outsider_is_refused_without_corpus_content(tmp_path: Path) -> None:
     [refusal] = api.calls_to("sendMessage")
     assert refusal.params["text"].startswith("Sorry, this bot is private to the newsroom.")
     assert "Harbor" not in refusal.params["text"] and "council" not in refusal.params["text"]
-    assert newsroom.asked == []
+    assert newsroom.calls == []
 
 
 def test_reindex_refused_for_member_and_run_for_admin(tmp_path: Path) -> None:
@@ -200,7 +200,7 @@ def test_webhook_accepts_the_secret_and_rejects_forgeries(tmp_path: Path) -> Non
     with FakeBotApi() as api:
         statuses = asyncio.run(body(api))
     assert statuses == [403, 403, 200]
-    assert [q for q, _ in newsroom.asked] == ["webhook question 2"]
+    assert [c.question for c in newsroom.calls] == ["webhook question 2"]
     assert len(api.calls_to("sendMessage")) == 1
     [hook] = api.calls_to("setWebhook")
     assert hook.params["url"] == "https://bot.example/tg/hook"

@@ -21,9 +21,11 @@ from bot.telegram.formatting import (
 from bot.telegram.redaction import REDACTED, SecretRedactingFilter, install_redaction
 
 try:
-    from fake_bot_api import TOKEN, make_passage, parse_telegram_html
+    from conftest import make_passage
+    from fake_bot_api import TOKEN, parse_telegram_html
 except ModuleNotFoundError:  # tests/ imported as a package
-    from tests.fake_bot_api import TOKEN, make_passage, parse_telegram_html  # type: ignore[no-redef]
+    from tests.conftest import make_passage  # type: ignore[no-redef]
+    from tests.fake_bot_api import TOKEN, parse_telegram_html  # type: ignore[no-redef]
 
 
 def test_utf16_length_counts_astral_characters_twice() -> None:

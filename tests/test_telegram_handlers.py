@@ -21,10 +21,12 @@ from index.locking import LockBusy
 from index.models import IndexProgress, IndexReport, Skip
 
 try:
-    from fake_bot_api import BOT_USER, TOKEN, FakeBotApi, FakeNewsroom, callback_update, make_settings, text_message
+    from conftest import FakeNewsroom, make_passage
+    from fake_bot_api import BOT_USER, TOKEN, FakeBotApi, callback_update, make_settings, text_message
 except ModuleNotFoundError:  # tests/ imported as a package
+    from tests.conftest import FakeNewsroom, make_passage  # type: ignore[no-redef]
     from tests.fake_bot_api import (  # type: ignore[no-redef]
-        BOT_USER, TOKEN, FakeBotApi, FakeNewsroom, callback_update, make_settings, text_message,
+        BOT_USER, TOKEN, FakeBotApi, callback_update, make_settings, text_message,
     )
 
 ADMIN, MEMBER, OTHER, OUTSIDER = 101, 102, 103, 666
@@ -209,9 +211,11 @@ def test_question_gets_cited_answer_with_buttons_and_history(tmp_path: Path) -> 
     key = rows[0][0]["callback_data"].split(":")[2]
     assert [b["callback_data"] for b in rows[0] + rows[1]] == [f"p:1:{key}", f"p:2:{key}", f"f:u:{key}", f"f:d:{key}"]
     # the follow-up carries the first turn as history
-    (q1, h1), (q2, h2) = newsroom.asked
-    assert (q1, h1) == ("Is the bridge approved?", [])
-    assert q2 == "When does work start?" and [t.question for t in h2] == ["Is the bridge approved?"]
+    first_ask, second_ask = newsroom.calls
+    assert (first_ask.question, first_ask.history) == ("Is the bridge approved?", [])
+    assert second_ask.question == "When does work start?"
+    assert [t.question for t in second_ask.history] == ["Is the bridge approved?"]
+    h2 = second_ask.history
     assert h2[0].answer is not None and h2[0].answer.text.startswith("The council approved")
 
 
@@ -224,7 +228,7 @@ def test_history_keeps_the_last_four_turns(tmp_path: Path) -> None:
                 await feed(app, text_message(f"question {i}", user_id=MEMBER, message_id=i + 1), i + 1)
 
     run(body)
-    assert [t.question for t in newsroom.asked[-1][1]] == ["question 1", "question 2", "question 3", "question 4"]
+    assert [t.question for t in newsroom.calls[-1].history] == ["question 1", "question 2", "question 3", "question 4"]
 
 
 def test_abstained_answer_says_so_without_sources(tmp_path: Path) -> None:
@@ -247,10 +251,6 @@ def _first_key(api: FakeBotApi) -> str:
 
 
 def test_passage_button_shows_the_cited_passage_escaped(tmp_path: Path) -> None:
-    try:
-        from fake_bot_api import make_passage
-    except ModuleNotFoundError:
-        from tests.fake_bot_api import make_passage  # type: ignore[no-redef]
     newsroom = FakeNewsroom([make_passage(1), make_passage(2, text="Costs rose <10% & the *mayor* agreed.")])
     asked_ids: list[str] = []
     original = newsroom.passage
@@ -335,7 +335,7 @@ def test_outsider_gets_one_refusal_then_silence(tmp_path: Path) -> None:
         "Sorry, this bot is private to the newsroom. Ask the bot's administrator to add you "
         "if you should have access."
     ]
-    assert newsroom.asked == [] and api.calls_to("sendChatAction") == []
+    assert newsroom.calls == [] and api.calls_to("sendChatAction") == []
 
 
 def test_listed_chat_admits_unlisted_users(tmp_path: Path) -> None:
@@ -371,7 +371,7 @@ def test_group_answers_mentions_and_replies_only(tmp_path: Path) -> None:
             await feed(app, text_message("/stats@other_bot", user_id=OUTSIDER, message_id=5, **group), 5)
 
     api = run(body)
-    assert [q for q, _ in newsroom.asked] == ["What did hear about the bridge?", "And the tunnel?"]
+    assert [c.question for c in newsroom.calls] == ["What did hear about the bridge?", "And the tunnel?"]
     calls = api.calls_to("sendMessage")
     assert len(calls) == 2  # no reply to chatter, to other bots' commands or to outsiders not addressing us
     assert calls[0].params["reply_parameters"]["message_id"] == 3
@@ -388,7 +388,7 @@ def test_rate_limit_slows_one_user_without_starving_others(tmp_path: Path) -> No
             await feed(app, text_message("calm question", user_id=OTHER, message_id=9), 9)
 
     api = run(body)
-    assert [q for q, _ in newsroom.asked] == ["flood 0", "flood 1", "calm question"]
+    assert [c.question for c in newsroom.calls] == ["flood 0", "flood 1", "calm question"]
     slow = [t for t in sent_texts(api) if "slow down" in t]
     assert len(slow) == 1
     assert api.calls_to("sendMessage")[-1].params["chat_id"] == OTHER
