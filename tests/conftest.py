@@ -63,7 +63,9 @@ class FakeNewsroom(Newsroom):
         self.reply = reply or self.bridge_reply
         self.calls: list[Asked] = []
         self.ticks = list(ticks)
-        self.report = report or IndexReport(added=2, updated=1, removed=0, unchanged=5, chunks=40, seconds=1.5)
+        self.report = report or IndexReport(
+            added=2, updated=1, removed=0, unchanged=5, chunks=40, seconds=1.5
+        )
         self.after_tick = after_tick
         self.reindex_calls = 0
 

@@ -90,7 +90,8 @@ def test_session_with_followup_passages_json_and_quit():
         filters=filters,
     )
     assert code == 0
-    assert [c.question for c in newsroom.calls] == ["What did Lammy say about passports?", "What else did he say?"]
+    questions = ["What did Lammy say about passports?", "What else did he say?"]
+    assert [c.question for c in newsroom.calls] == questions
     assert [(c.k, c.filters) for c in newsroom.calls] == [(5, filters), (5, filters)]
     assert newsroom.calls[0].history == []
     (earlier,) = newsroom.calls[1].history

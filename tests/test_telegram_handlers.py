@@ -228,7 +228,8 @@ def test_history_keeps_the_last_four_turns(tmp_path: Path) -> None:
                 await feed(app, text_message(f"question {i}", user_id=MEMBER, message_id=i + 1), i + 1)
 
     run(body)
-    assert [t.question for t in newsroom.calls[-1].history] == ["question 1", "question 2", "question 3", "question 4"]
+    last_history = newsroom.calls[-1].history
+    assert [t.question for t in last_history] == ["question 1", "question 2", "question 3", "question 4"]
 
 
 def test_abstained_answer_says_so_without_sources(tmp_path: Path) -> None:
