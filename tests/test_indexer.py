@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from index.chunking import chunk_article
+from index.chunking import DEFAULT_CONFIG, chunk_article
 from index.embedder import HashingEmbedder
 from index.indexer import Indexer, IndexerHooks, IndexRefused, collect_stats
 from index.models import Article, Skip
@@ -120,8 +120,11 @@ def test_model_change_reembeds_everything_and_says_so(store, tmp_path):
     Indexer(store, HashingEmbedder(name="model-a"), articles=corpus).run(tmp_path)
     emb = CountingEmbedder(name="model-b")
     report = Indexer(store, emb, articles=corpus).run(tmp_path)
-    assert report.full_rebuild_reason is not None
-    assert "'model-a'" in report.full_rebuild_reason and "'model-b'" in report.full_rebuild_reason
+    chunker = DEFAULT_CONFIG.version
+    assert report.full_rebuild_reason == (
+        f"index was built with model 'model-a' and chunker {chunker!r}; now 'model-b' and {chunker!r}: "
+        "re-embedding everything"
+    )
     assert report.added == 3
     assert len(emb.embedded) == len(expected_ids(corpus.articles.values()))
 
