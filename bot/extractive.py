@@ -51,7 +51,7 @@ _NOT_PERSON_FIRST = frozenset(
     """
     north south east west new united los las san santa hong sri saudi middle great white supreme
     european african asian american british national international federal state city university
-    the royal republic democratic republican st st. fort lake mount
+    the royal republic democratic republican st st. fort lake mount us uk eu un
     """.split()
 )
 

@@ -201,7 +201,7 @@ def _name_groups(text: str, *, at_sentence_start: bool) -> tuple[list[str], list
     weekday (`is_capitalised`), when it is an all-caps word of 2+ letters that does not start a
     sentence, even if it spells a stopword (US, IT), or when it is capitalised and continues a
     name ("Theresa May"). Adjacent name-like tokens (separated by whitespace or a hyphen) form one
-    group. A shouted all-caps text has no names.
+    group; a possessive ends it. A shouted all-caps text has no names.
     """
     if text.isupper():
         return [], []
@@ -227,12 +227,20 @@ def _name_groups(text: str, *, at_sentence_start: bool) -> tuple[list[str], list
             low = word.lower()
             name_like = low != "i" and (low not in QUESTION_WORDS or low in MONTHS)
         if name_like and i == 0 and at_sentence_start:
-            name_like = len(matches) > 1 and is_capitalised(matches[1].group(0))
+            # Any question's first word is capitalised: it is a name only with more evidence.
+            name_like = (
+                (len(matches) > 1 and is_capitalised(matches[1].group(0)))  # "Joe Biden said what?"
+                or text[m.end() : m.end() + 1] == ":"  # a topic label: "Passports: what did he say?"
+                or (len(word) >= 2 and (word.isupper() or not word[1:].islower()))  # "NASA", "SpaceX"
+            )
         if current and not (name_like and _NAME_GAP.fullmatch(gap)):
             groups.append(current)
             current = []
         if name_like:
             current.append(word)
+            if word != tok:  # a possessive ends the name: "Trump's Mar-a-Lago"
+                groups.append(current)
+                current = []
         prev_end = m.end()
     if current:
         groups.append(current)
@@ -249,8 +257,10 @@ def _name_groups(text: str, *, at_sentence_start: bool) -> tuple[list[str], list
 def question_names(text: str, *, at_sentence_start: bool = True) -> list[str]:
     """Capitalised name groups of a question ("David Lammy", "North Korea", "US"), in order, deduplicated.
 
-    With `at_sentence_start`, the first word counts only when the next word is capitalised too
-    ("Tell me more" and "Really?" have no name; "Joe Biden said what?" has one).
+    With `at_sentence_start`, the first word counts only when the next word is capitalised too, a
+    colon follows it, or it is an acronym or has inner capitals ("Approximately how many…" and
+    "Really?" have no name; "Joe Biden said what?", "Passports: what did he say?" and "NASA
+    launched what?" have one). `analyse_query` finds the same names.
     """
     return _name_groups(text, at_sentence_start=at_sentence_start)[0]
 
@@ -283,15 +293,13 @@ def content_terms(text: str) -> list[str]:
     """Content words of a text in original form and order: names, and other words that are not
     stopwords, question words or speech verbs (the answerer's terms: `analyse_query(text).words`
     without the speech verbs, plus "happened")."""
-    _, name_tokens = _name_groups(text, at_sentence_start=False)
+    _, name_tokens = _name_groups(text, at_sentence_start=True)
     return _content_tokens(text, set(name_tokens), SPEECH_VERBS)
 
 
 def analyse_query(text: str) -> QueryTerms:
-    """Split a question into content words and names (see `QueryTerms`); the first word of the
-    question counts as a name when it is capitalised and not a stopword or question word
-    ("Passports: what did the minister say?")."""
-    names, name_tokens = _name_groups(text, at_sentence_start=False)
+    """Split a question into content words and names (see `QueryTerms`; the names are `question_names`)."""
+    names, name_tokens = _name_groups(text, at_sentence_start=True)
     name_set = set(name_tokens)
     words = tuple(dict.fromkeys(t.lower() for t in _content_tokens(text, name_set, SEARCH_ONLY_STOPWORDS)))
     name_words = {t.lower() for t in name_tokens}
@@ -394,4 +402,6 @@ def _sentence_offsets(para: str) -> list[tuple[int, int]]:
     pairs = [(starts[i], ends[i] + 1) for i in range(count)]  # blingfire's ends are inclusive
     if len(data) == len(para):  # ASCII: bytes are characters
         return pairs
-    return [(len(data[:s].decode("utf-8", "ignore")), len(data[:e].decode("utf-8", "ignore"))) for s, e in pairs]
+    return [
+        (len(data[:s].decode("utf-8", "ignore")), len(data[:e].decode("utf-8", "ignore"))) for s, e in pairs
+    ]
