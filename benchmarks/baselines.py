@@ -30,7 +30,7 @@ TUTORIAL_TOP_K = 50
 TUTORIAL_CACHE_NAME = "langchain-hf:all-MiniLM-L6-v2"
 
 
-def tokenize(text: str) -> list[str]:
+def tokenise(text: str) -> list[str]:
     """Lowercase `\\w+` tokens (the reference tokenisation)."""
     return _TOKEN.findall(text.lower())
 
@@ -42,11 +42,11 @@ class WholeArticleBM25:
         from rank_bm25 import BM25Okapi
 
         self.ids = [a.id for a in articles]
-        self._bm25 = BM25Okapi([tokenize(a.text) for a in articles])
+        self._bm25 = BM25Okapi([tokenise(a.text) for a in articles])
 
     def rank(self, question: str, depth: int = RANK_DEPTH) -> list[str]:
         """Article ids by descending BM25 score (ties: file order)."""
-        scores = np.asarray(self._bm25.get_scores(tokenize(question)))
+        scores = np.asarray(self._bm25.get_scores(tokenise(question)))
         order = np.argsort(-scores, kind="stable")[:depth]
         return [self.ids[i] for i in order]
 

@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Sequence
 
 from bot.core import Turn
-from bot.extractive import (
+from index.text import (
     SPEECH_QUESTION,
     TITLES,
     content_terms,

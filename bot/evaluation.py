@@ -251,7 +251,7 @@ _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _SPACES = re.compile(r"\s+")
 
 
-def normalize_answer(text: str) -> str:
+def normalise_answer(text: str) -> str:
     """Lowercase, fold unicode quotes, drop punctuation and the articles a/an/the, collapse spaces.
 
     Punctuation becomes a space rather than vanishing, so "Biden's" still contains the word "biden".
@@ -264,11 +264,11 @@ def normalize_answer(text: str) -> str:
 
 def contains_answer(gold: str, texts: Iterable[str]) -> bool:
     """True when the normalised gold answer appears, on word boundaries, in any of `texts`."""
-    needle = normalize_answer(gold)
+    needle = normalise_answer(gold)
     if not needle:
         return False
     padded = f" {needle} "
-    return any(padded in f" {normalize_answer(t)} " for t in texts if t)
+    return any(padded in f" {normalise_answer(t)} " for t in texts if t)
 
 
 def answer_contains(answer: Answer, gold: str) -> bool:
@@ -355,10 +355,10 @@ def run_eval(
         )
         if progress:
             progress(i + 1, len(questions))
-    return summarize(results, k=depth)
+    return summarise(results, k=depth)
 
 
-def summarize(results: Sequence[QuestionResult], *, k: int) -> EvalReport:
+def summarise(results: Sequence[QuestionResult], *, k: int) -> EvalReport:
     """Aggregate per-question results into an `EvalReport`."""
     n = len(results)
     answered = [r for r in results if not r.abstained]

@@ -2,7 +2,7 @@
 
 How an answer is built:
 1. Each retrieved passage is cut into paragraphs (blank lines; short unpunctuated heading lines)
-   and then into sentences with blingfire.
+   and then into sentences with blingfire (`index.text.sentence_spans`).
 2. Every sentence is scored: the weighted share of the question's content terms it contains
    (names count double), plus a small prior from the passage's retrieval rank and fused score,
    plus bonuses for the kind of question ("What did X say…" prefers sentences where X speaks).
@@ -12,8 +12,8 @@ How an answer is built:
 It abstains rather than guessing: no passages, nothing relevant enough, the person asked about
 is in no passage, or no sentence fits the question. The reason goes into `Answer.warnings`.
 
-The term helpers (`lemma`, `content_terms`, `question_names`, …) are shared with
-`bot.conversation` for follow-up resolution.
+Tokens, lemmas, names, content terms and sentence spans come from `index.text`, the analysis the
+retriever uses too, so both agree on what a question asks about.
 """
 
 from __future__ import annotations
@@ -22,49 +22,23 @@ import re
 import time
 from dataclasses import dataclass, field
 
-import blingfire
-
 from bot.answer import ABSTAIN_TEXT, Answer, Answerer, Citation, Passage
+from index.text import (
+    SPEECH_QUESTION,
+    SPEECH_VERBS,
+    TITLES,
+    QueryTerms,
+    analyse_query,
+    content_terms,
+    is_capitalised,
+    lemma,
+    question_names,
+    sentence_spans,
+    strip_possessive,
+    tokens,
+)
 
 # --- vocabulary -------------------------------------------------------------------------------
-
-STOPWORDS = frozenset(
-    """
-    a about above after again against all also am an and any are aren't as at be because been before
-    being below between both but by can can't cannot could couldn't did didn't do does doesn't doing
-    don't down during each else ever few for from further get gets got had hadn't has hasn't have
-    haven't having he he'd he'll he's her here here's hers herself him himself his how how's i i'd
-    i'll i'm i've if in into is isn't it it's its itself just let's me more most much mustn't my
-    myself no nor not now of off on once only or other ought our ours ourselves out over own same
-    shan't she she'd she'll she's should shouldn't so some such than that that's the their theirs
-    them themselves then there there's these they they'd they'll they're they've this those through
-    to too under until up upon us very was wasn't we we'd we'll we're we've were weren't what what's
-    when when's where where's whether which while who who's whom whose why why's will with won't would
-    wouldn't you you'd you'll you're you've your yours yourself yourselves
-    anything something everything nothing thing things one ones many may might must shall
-    recently recent latest currently reportedly according news report reports story stories
-    week day year month today yesterday tomorrow time times
-    """.split()
-)
-
-# Words that introduce reported speech. Matched on the lowercased surface form.
-SPEECH_VERBS = frozenset(
-    """
-    say says said saying state states stated stating tell tells told telling emphasize emphasizes
-    emphasized emphasise emphasises emphasised stress stresses stressed mention mentions mentioned
-    criticize criticizes criticized criticise criticises criticised express expresses expressed write
-    writes wrote written add adds added warn warns warned argue argues argued note notes noted
-    announce announces announced claim claims claimed insist insists insisted explain explains
-    explained declare declares declared acknowledge acknowledges acknowledged suggest suggests
-    suggested urge urges urged vow vows vowed pledge pledges pledged promise promises promised reply
-    replies replied respond responds responded accuse accuses accused describe describes described
-    tweet tweets tweeted post posts posted predict predicts predicted confirm confirms confirmed deny
-    denies denied admit admits admitted assert asserts asserted caution cautions cautioned remark
-    remarks remarked comment comments commented testify testifies testified counter counters
-    countered reveal reveals revealed recall recalls recalled think thinks thought believe believes
-    believed react reacts reacted
-    """.split()
-)
 
 # A speech verb *before* the name makes the name the speaker only for these ("said Lammy"),
 # not for "told Lammy" / "urged Lammy", where the name is the addressee.
@@ -72,34 +46,14 @@ _SPEAKER_AFTER_VERB = frozenset(
     "said says added wrote noted stated argued warned explained claimed insisted tweeted".split()
 )
 
-TITLES = frozenset(
-    """
-    president vice secretary minister prime foreign general mr mr. mrs mrs. ms ms. dr dr. sen sen.
-    senator rep rep. representative gov gov. governor chancellor king queen prince princess pope judge
-    justice chairman chairwoman chair ceo mayor director officer ambassador lord sir dame professor
-    prof prof. coach captain commissioner spokesman spokeswoman spokesperson leader premier
-    envoy chief deputy speaker lawmaker
-    """.split()
-)
-
-MONTHS = frozenset(
-    """
-    january february march april may june july august september october november december
-    jan feb mar apr jun jul aug sep sept oct nov dec
-    """.split()
-)
-WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
-
 # First words of capitalised pairs that are places or institutions, not people.
 _NOT_PERSON_FIRST = frozenset(
     """
     north south east west new united los las san santa hong sri saudi middle great white supreme
     european african asian american british national international federal state city university
-    the royal republic democratic republican st st. fort lake mount
+    the royal republic democratic republican st st. fort lake mount us uk eu un
     """.split()
 )
-
-_QUESTION_WORDS = frozenset("what who whom whose when where which why how".split())
 
 NUMBER_WORDS = frozenset(
     """
@@ -109,7 +63,6 @@ NUMBER_WORDS = frozenset(
     """.split()
 )
 
-_TOKEN = re.compile(r"\w+(?:['’.]\w+)*(?:['’]s?)?", re.UNICODE)
 _DIGIT = re.compile(r"\d")
 _DATE = re.compile(
     r"""\b(?:
@@ -132,129 +85,7 @@ _PLACE_PREPOSITIONS = frozenset(
     "in at from to near into across outside inside toward towards throughout within around".split()
 )
 
-# --- term helpers -----------------------------------------------------------------------------
-
-
-def lemma(word: str) -> str:
-    """A light lemma: lowercase, no possessive 's, plural and -ing/-ed suffixes folded, final e dropped.
-
-    Both the question and the passages go through the same folding, so it only has to be
-    consistent ("passports"/"passport", "stated"/"state"), not linguistically right.
-    """
-    w = word.lower().replace("’", "'")
-    if w.endswith("'s"):
-        w = w[:-2]
-    elif w.endswith("'"):
-        w = w[:-1]
-    if len(w) <= 3 or not w.isalpha():
-        return w
-    if w.endswith("ies") and len(w) > 4:
-        w = w[:-3] + "y"
-    elif w.endswith(("sses", "shes", "ches", "xes", "zes")):
-        w = w[:-2]
-    elif w.endswith("s") and not w.endswith(("ss", "us", "is")):
-        w = w[:-1]
-    suffix_stripped = False
-    if w.endswith("ing") and len(w) > 5:
-        w, suffix_stripped = w[:-3], True
-    elif w.endswith("ied") and len(w) > 4:
-        w = w[:-3] + "y"
-    elif w.endswith("ed") and len(w) > 4:
-        w, suffix_stripped = w[:-2], True
-    if suffix_stripped and len(w) > 3 and w[-1] == w[-2] and w[-1] not in "lsz":
-        w = w[:-1]  # stopped -> stop
-    if w.endswith("e") and len(w) > 3:
-        w = w[:-1]
-    return w
-
-
-def tokens(text: str) -> list[str]:
-    """Word tokens of a text, original case (possessives and inner apostrophes/dots kept)."""
-    return _TOKEN.findall(text)
-
-
-def is_capitalised(token: str) -> bool:
-    """True for a name-like token: starts upper-case and is not a stopword, month or weekday."""
-    low = token.lower().replace("’", "'")
-    if low.endswith("'s"):
-        low = low[:-2]
-    return (
-        token[:1].isupper()
-        and low not in STOPWORDS
-        and low not in _QUESTION_WORDS
-        and low not in MONTHS
-        and low not in WEEKDAYS
-    )
-
-
-def question_names(text: str, *, at_sentence_start: bool = True) -> list[str]:
-    """Capitalised name groups of a question ("David Lammy", "North Korea"), in order, deduplicated.
-
-    With `at_sentence_start`, the first word counts only when the next word is capitalised too
-    ("Tell me more" has no name; "Joe Biden said what?" has one).
-    """
-    toks = tokens(text)
-    groups: list[str] = []
-    current: list[str] = []
-    for i, tok in enumerate(toks):
-        name_like = is_capitalised(tok) and not tok.isdigit()
-        if name_like and i == 0 and at_sentence_start:
-            name_like = len(toks) > 1 and is_capitalised(toks[1])
-        if name_like:
-            current.append(_strip_possessive(tok))
-            continue
-        if current:
-            groups.append(" ".join(current))
-            current = []
-    if current:
-        groups.append(" ".join(current))
-    seen: set[str] = set()
-    out = []
-    for g in groups:
-        if g.lower() not in seen:
-            seen.add(g.lower())
-            out.append(g)
-    return out
-
-
-def content_terms(text: str) -> list[str]:
-    """Content words of a text in original form and order: no stopwords, question or speech verbs."""
-    out: list[str] = []
-    seen: set[str] = set()
-    for tok in tokens(text):
-        low = tok.lower()
-        if low in STOPWORDS or low in _QUESTION_WORDS or low in SPEECH_VERBS:
-            continue
-        key = lemma(tok)
-        if key in seen or key in STOPWORDS or not key:
-            continue
-        seen.add(key)
-        out.append(_strip_possessive(tok))
-    return out
-
-
-def _strip_possessive(tok: str) -> str:
-    for suffix in ("'s", "’s", "'", "’"):
-        if tok.endswith(suffix) and len(tok) > len(suffix):
-            return tok[: -len(suffix)]
-    return tok
-
-
 # --- question analysis ------------------------------------------------------------------------
-
-SPEECH_QUESTION = re.compile(
-    r"""^\W*(?:and\s+|so\s+|ok(?:ay)?,?\s+)?(?:what|how)\s+(?:else\s+)?
-        (?:did|does|do|has|have|had|is|was|were|will|would)\s+(?P<x>.+?)\s+
-        (?P<verb>say|said|saying|tell|told|telling|announce|announced|warn|warned|claim|claimed|state|stated
-          |think|thought|respond|responded|react|reacted|reply|replied|argue|argued|write|wrote|mention
-          |mentioned|criticize|criticise|criticized|criticised|emphasize|emphasise|emphasized|emphasised
-          |express|expressed|note|noted|add|added|comment|commented|testify|testified|promise|promised
-          |pledge|pledged|suggest|suggested|reveal|revealed|admit|admitted|deny|denied|predict|predicted
-          |believe|believed|stress|stressed|explain|explained)\b
-        (?P<rest>.*)$""",
-    re.IGNORECASE | re.VERBOSE | re.DOTALL,
-)
-
 
 @dataclass(frozen=True, slots=True)
 class QuestionAnalysis:
@@ -267,11 +98,17 @@ class QuestionAnalysis:
     speaker_keys: tuple[str, ...] = ()  # lemmas that identify X in a passage (the surname)
     topic_keys: frozenset[str] = frozenset()  # lemmas of Y in "What did X say about Y"
     person: str | None = None  # the person the question is about, checked against the passages
+    query: QueryTerms = QueryTerms((), (), ())  # the words and names the retriever searched for
 
 
 def analyse_question(text: str) -> QuestionAnalysis:
-    """Kind, weighted content terms, names and the speaker of a question."""
-    names = question_names(text)
+    """Kind, weighted content terms, names and the speaker of a question.
+
+    Names and terms are the retriever's (`analyse_query`); speech verbs are not terms here, the
+    speaker bonus handles them.
+    """
+    query = analyse_query(text)
+    names = list(query.names)
     name_keys = {lemma(t) for n in names for t in tokens(n)}
     terms: dict[str, float] = {}
     for term in content_terms(text):
@@ -305,6 +142,7 @@ def analyse_question(text: str) -> QuestionAnalysis:
         speaker_keys=speaker_keys,
         topic_keys=topic_keys,
         person=person,
+        query=query,
     )
 
 
@@ -340,10 +178,6 @@ def _person_in(names: list[str]) -> str | None:
 
 # --- sentences --------------------------------------------------------------------------------
 
-_BLANK_LINES = re.compile(r"\n\s*\n")
-_HEADING_MAX = 60
-
-
 @dataclass(frozen=True, slots=True)
 class Sentence:
     """A sentence of a retrieved passage: `passage.text[start:end] == text`."""
@@ -357,68 +191,10 @@ class Sentence:
     lemmas: frozenset[str] = field(default=frozenset())
 
 
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans of a passage: blank-line paragraphs, heading lines apart, then blingfire."""
-    spans: list[tuple[int, int]] = []
-    for p_start, p_end in _segments(text):
-        segment = text[p_start:p_end]
-        if not segment.strip():
-            continue
-        _, offsets = blingfire.text_to_sentences_and_offsets(segment)
-        for s, e in offsets:
-            piece = segment[s:e]
-            if not piece.strip():
-                continue
-            lead = len(piece) - len(piece.lstrip())
-            trail = len(piece) - len(piece.rstrip())
-            spans.append((p_start + s + lead, p_start + e - trail))
-    return spans
-
-
-def _segments(text: str) -> list[tuple[int, int]]:
-    """Paragraphs split on blank lines; within one, a short line without end punctuation that is
-    followed by a capitalised line (a heading, byline or "Related:" link line of scraped text) is
-    its own segment, so blingfire does not glue it onto the next sentence. Hard-wrapped prose
-    (the next line continues in lower case) stays together."""
-    out: list[tuple[int, int]] = []
-    pos = 0
-    for m in _BLANK_LINES.finditer(text):
-        out.extend(_split_heading_lines(text, pos, m.start()))
-        pos = m.end()
-    out.extend(_split_heading_lines(text, pos, len(text)))
-    return out
-
-
-def _split_heading_lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    seg_start = start
-    line_start = start
-    while line_start < end:
-        nl = text.find("\n", line_start, end)
-        line_end = end if nl == -1 else nl
-        line = text[line_start:line_end].strip()
-        following = text[line_end + 1 : end].lstrip()[:1]
-        if (
-            nl != -1
-            and line
-            and len(line) <= _HEADING_MAX
-            and line[-1] not in ".!?:;,\"”'’)"
-            and (following.isupper() or following.isdigit() or following in "\"“'‘")
-        ):
-            if seg_start < line_start:
-                out.append((seg_start, line_start))
-            out.append((line_start, line_end))
-            seg_start = line_end + 1
-        line_start = line_end + 1
-    if seg_start < end:
-        out.append((seg_start, end))
-    return out
-
-
 def _sentences(passages: list[Passage]) -> list[Sentence]:
     out: list[Sentence] = []
     for pi, p in enumerate(passages):
-        for position, (s, e) in enumerate(split_sentences(p.text)):
+        for position, (s, e, _) in enumerate(sentence_spans(p.text, headings=True)):
             toks = tuple(tokens(p.text[s:e]))
             out.append(
                 Sentence(pi, position, p.text[s:e], s, e, toks, frozenset(lemma(t) for t in toks))
@@ -470,7 +246,7 @@ def person_names(sentence_tokens: tuple[str, ...]) -> list[str]:
             and b.lower() not in TITLES
             and not a.isupper()
         ):
-            out.append(f"{a} {_strip_possessive(b)}")
+            out.append(f"{a} {strip_possessive(b)}")
     return out
 
 
@@ -486,7 +262,7 @@ def place_terms(sentence_tokens: tuple[str, ...]) -> list[str]:
             j += 1
         cand = toks[j]
         if is_capitalised(cand) and cand.lower().rstrip(".") not in TITLES:
-            out.append(_strip_possessive(cand))
+            out.append(strip_possessive(cand))
     return out
 
 

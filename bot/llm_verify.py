@@ -11,6 +11,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from index.text import sentence_spans
+
 NOT_IN_COVERAGE = "NOT_IN_COVERAGE"
 
 # `[1]`, `[1, 2]`, `[1; 3]`, `[2-4]`, `[Passage 2]`; adjacent groups (`[1][2]`) are separate matches.
@@ -117,8 +119,14 @@ def is_not_in_coverage(reply: str) -> bool:
     return re.sub(r"[^A-Z_]", "", clean_reply(reply).upper()) == NOT_IN_COVERAGE
 
 
-def split_sentences(line: str) -> list[str]:
-    """Sentences of one line of text; citation markers after the full stop stay with their sentence."""
+def reply_sentences(line: str) -> list[str]:
+    """Sentences of one line of the model's reply; citation markers after the full stop stay with
+    their sentence.
+
+    Not `index.text.sentence_spans` (blingfire, used for passages): it would put a marker that
+    follows a full stop ("officials. [1] They") at the start of the next sentence, and it splits
+    after "Dr." when the sentence before ends in "!".
+    """
     sentences: list[str] = []
     start = 0
     for match in _SENTENCE_END.finditer(line):
@@ -152,7 +160,7 @@ def verify_reply(reply: str, sources: list[SourceText]) -> Verified:
     quoted: dict[int, list[str]] = {}
     for line in reply.splitlines():
         kept: list[tuple[str, list[int]]] = []
-        for sentence in split_sentences(line):
+        for sentence in reply_sentences(line):
             numbers = markers_in(sentence)
             if not _WORDLIKE.search(_MARKER.sub("", sentence)):
                 continue  # markers or punctuation only
@@ -229,11 +237,9 @@ def _quoted_sentences(sentence: str, cited: list[int], sources: list[SourceText]
     for quotation in _quotations(sentence):
         for fragment in _fragments(quotation):
             for n in cited:
-                hit = next(
-                    (s for line in sources[n - 1].text.splitlines() for s in split_sentences(line)
-                     if fragment in normalise(s)),
-                    None,
-                )
+                text = sources[n - 1].text
+                spans = sentence_spans(text, headings=True)
+                hit = next((text[s:e] for s, e, _ in spans if fragment in normalise(text[s:e])), None)
                 if hit is not None:
                     found.append((n, hit))
                     break

@@ -38,8 +38,9 @@ from typing import Any
 from bot.answer import Passage
 from bot.core import Filters
 from index.embedder import Embedder
-from index.lexical import LexicalIndex, QueryTerms, SyncStats, analyze_query
+from index.lexical import LexicalIndex, SyncStats
 from index.store import ChunkStore, StoredChunk
+from index.text import QueryTerms, analyse_query
 
 _DAY = 86400.0
 
@@ -199,7 +200,7 @@ class Retriever:
         timings["fetch"] = _ms(t)
 
         t = time.perf_counter()
-        coverage = self._coverage(list(chunks), analyze_query(query))
+        coverage = self._coverage(list(chunks), analyse_query(query))
         base = {cid: rrf[cid] * (1.0 + self.coverage_alpha * coverage.get(cid, 0.0)) for cid in chunks}
         support = self._article_support(chunks, base)
         scored: list[tuple[float, str]] = []

@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass
 
 from index.models import Article, Chunk
+from index.text import sentence_spans
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,59 +33,6 @@ class ChunkerConfig:
 
 
 DEFAULT_CONFIG = ChunkerConfig()
-
-
-def sentence_spans(text: str) -> list[tuple[int, int, bool]]:
-    """Sentences of `text` as (start, end, starts_paragraph), offsets into `text`.
-
-    Paragraphs are split on blank lines first; blingfire splits each paragraph into sentences.
-    Spans are trimmed of surrounding whitespace and never empty.
-    """
-    spans: list[tuple[int, int, bool]] = []
-    pos = 0
-    for para in text.split("\n\n"):
-        para_start = pos
-        pos += len(para) + 2
-        if not para.strip():
-            continue
-        first = True
-        for s, e in _sentence_offsets(para) or [(0, len(para))]:
-            while s < e and para[s].isspace():
-                s += 1
-            while e > s and para[e - 1].isspace():
-                e -= 1
-            if e > s:
-                spans.append((para_start + s, para_start + e, first))
-                first = False
-    return spans
-
-
-def _sentence_offsets(para: str) -> list[tuple[int, int]]:
-    """blingfire's sentence boundaries as character offsets.
-
-    Calls the C function directly: blingfire's Python wrapper maps offsets with a Python loop
-    over every byte, which made chunking cost more than parsing.
-    """
-    import ctypes
-
-    import blingfire
-
-    data = para.encode("utf-8")
-    size = len(data) * 2 + 16
-    out = ctypes.create_string_buffer(size)
-    starts = (ctypes.c_int32 * size)()
-    ends = (ctypes.c_int32 * size)()
-    n = blingfire.blingfire.TextToSentencesWithOffsets(
-        ctypes.c_char_p(data), ctypes.c_int(len(data)), ctypes.byref(out),
-        ctypes.byref(starts), ctypes.byref(ends), ctypes.c_int(size),
-    )
-    if n <= 0 or n > size:
-        return []
-    count = out.value.count(b"\n") + 1
-    pairs = [(starts[i], ends[i] + 1) for i in range(count)]  # blingfire's ends are inclusive
-    if len(data) == len(para):  # ASCII: bytes are characters
-        return pairs
-    return [(len(data[:s].decode("utf-8", "ignore")), len(data[:e].decode("utf-8", "ignore"))) for s, e in pairs]
 
 
 def chunk_article(article: Article, config: ChunkerConfig = DEFAULT_CONFIG) -> list[Chunk]:

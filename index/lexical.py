@@ -14,15 +14,14 @@ Tables:
   and source (plus its case-folded form for filters).
 - `meta`: the store generation this index was synced to, and the schema version.
 
-Query analysis (`analyze_query`) lives here too because it must agree with the FTS tokenizer: it
-finds content words (English stopwords dropped) and names (capitalised words that are not
-question words), which the retriever also uses for its coverage bonus.
+Questions are analysed by `index.text.analyse_query` (content words and names), the same analysis
+the answerer and the retriever's coverage bonus use; every word and name is quoted as an FTS5
+phrase, so the FTS tokenizer splits and stems it exactly as it did the documents.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 import sqlite3
 import threading
 import time
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from index.store import timestamp
+from index.text import QueryTerms, analyse_query
 
 if TYPE_CHECKING:
     from index.store import ArticleRecord, ChunkStore
@@ -44,107 +44,9 @@ TITLE_WEIGHT = 2.0
 TEXT_WEIGHT = 1.0
 _FETCH_BATCH = 500  # chunk ids per store.get_chunks call during a sync
 
-# A small English stopword list for *queries* (documents are indexed in full). Question framing
-# and reporting verbs are included: in news every other passage "said" something, so they only
-# add noise to a question like "What did Lammy say about passports?".
-STOPWORDS: frozenset[str] = frozenset(
-    """
-    a about above after again against all also am an and any are as at be because been before being
-    below between both but by can could did do does doing down during each either else ever few for
-    from further had has have having he her here hers herself him himself his how i if in into is it
-    its itself just let me more most much my myself neither no nor not now of off on once only or
-    other our ours ourselves out over own per please same she should so some such than that the their
-    theirs them themselves then there these they this those through to too under until up upon us
-    very via was we were what whatever when where whether which while who whom whose why will with
-    within without would yet you your yours yourself yourselves s t d ll m re ve
-    say says said saying tell told telling know knew think thought mention mentioned mentions
-    happen happened happening regarding according anything something
-    """.split()  # noqa: SIM905 - a word list reads better as text
-)
-# Words that start a question; capitalised at the start of a sentence they are not names.
-QUESTION_WORDS: frozenset[str] = frozenset(
-    """
-    what who whom whose which when where why how is are was were do does did can could will would
-    should shall has have had may might must tell show give list explain describe summarise summarize
-    find any according please in on at for from about after before since during
-    """.split()  # noqa: SIM905
-)
-
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_SENTENCE_END = re.compile(r"[.!?]")
-
 
 class LexicalError(RuntimeError):
     """The lexical index could not be opened (e.g. SQLite without FTS5)."""
-
-
-@dataclass(frozen=True, slots=True)
-class QueryTerms:
-    """What a question asks about: content words and names.
-
-    `words`: lower-cased content words (stopwords dropped, name tokens kept even if they look like
-    stopwords, e.g. "US"), deduplicated, in question order.
-    `names`: name phrases as typed ("Lammy", "Boris Johnson"): runs of adjacent name tokens.
-    `plain_words`: the words that are not part of any name.
-    """
-
-    words: tuple[str, ...]
-    names: tuple[str, ...]
-    plain_words: tuple[str, ...]
-
-    @property
-    def empty(self) -> bool:
-        return not self.words
-
-
-def analyze_query(text: str) -> QueryTerms:
-    """Split a question into content words and names (see `QueryTerms`).
-
-    A token is a name token when it is capitalised and either not at the start of a sentence or
-    not a question word/stopword; an all-caps token of 2+ letters counts even if it spells a
-    stopword (US, IT). "I" is never a name. A shouted all-caps question has no names.
-    """
-    shouting = text.isupper()
-    words: list[str] = []
-    names: list[str] = []
-    name_words: set[str] = set()
-    run: list[str] = []
-    prev_end = 0
-    first = True
-
-    def close_run() -> None:
-        if run:
-            names.append(" ".join(run))
-            name_words.update(w.lower() for w in run)
-            run.clear()
-
-    for m in _WORD.finditer(text):
-        tok = m.group(0)
-        low = tok.lower()
-        gap = text[prev_end : m.start()]
-        sentence_start = first or bool(_SENTENCE_END.search(gap))
-        first = False
-        prev_end = m.end()
-        stop = low in STOPWORDS or low in QUESTION_WORDS
-        is_name = False
-        if not shouting and tok[0].isupper() and low != "i":
-            if tok.isupper() and len(tok) >= 2 and not sentence_start:
-                is_name = True  # acronym: US, UK, EU, NATO
-            elif not stop:
-                is_name = True
-            elif not sentence_start and low not in STOPWORDS:
-                is_name = True  # e.g. "May" mid-sentence: a question word list entry, not a stopword
-        if is_name and run and gap.strip() == "":
-            run.append(tok)
-        else:
-            close_run()
-            if is_name:
-                run.append(tok)
-        if (is_name or not stop) and low not in words:
-            words.append(low)
-    close_run()
-    plain = tuple(w for w in words if w not in name_words)
-    return QueryTerms(words=tuple(words), names=tuple(dict.fromkeys(names)), plain_words=plain)
 
 
 def fts_phrase(phrase: str) -> str:
@@ -433,7 +335,7 @@ class LexicalIndex:
         `source` case-insensitive exact outlet; `since_ts` / `until_ts` inclusive UTC epoch bounds
         on the article's date (undated articles never match a date filter).
         """
-        terms = analyze_query(query)
+        terms = analyse_query(query)
         if terms.empty or k <= 0:
             return []
         where: list[str] = []

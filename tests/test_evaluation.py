@@ -21,7 +21,7 @@ from bot.evaluation import (
     contains_answer,
     gold_rank,
     load_questions,
-    normalize_answer,
+    normalise_answer,
     percentile,
     ranked_article_ids,
     retrieval_metrics,
@@ -220,8 +220,8 @@ def test_gold_rank_and_retrieval_metrics():
         ("!!!", ""),
     ],
 )
-def test_normalize_answer(text, expected):
-    assert normalize_answer(text) == expected
+def test_normalise_answer(text, expected):
+    assert normalise_answer(text) == expected
 
 
 @pytest.mark.parametrize(

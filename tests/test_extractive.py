@@ -8,14 +8,8 @@ from datetime import datetime
 import pytest
 
 from bot.answer import ABSTAIN_TEXT, Answer, Passage
-from bot.extractive import (
-    ExtractiveAnswerer,
-    analyse_question,
-    content_terms,
-    lemma,
-    question_names,
-    split_sentences,
-)
+from bot.extractive import ExtractiveAnswerer, analyse_question
+from index.text import content_terms, lemma, question_names
 
 YOON = (
     "Meanwhile, President Yoon also emphasized joint responses against cooperation between North Korea "
@@ -333,22 +327,6 @@ def test_whitespace_inside_a_sentence_is_collapsed_in_the_text_but_the_quote_is_
 
 
 # --- text helpers -----------------------------------------------------------------------------
-
-
-def test_split_sentences_uses_blank_lines_and_heading_lines_with_exact_offsets():
-    text = "Related: Ten things to know\nThe minister said 5 people died. Rescue crews searched.\n\nA new paragraph."
-    spans = split_sentences(text)
-    assert [text[s:e] for s, e in spans] == [
-        "Related: Ten things to know",
-        "The minister said 5 people died.",
-        "Rescue crews searched.",
-        "A new paragraph.",
-    ]
-
-
-def test_split_sentences_of_empty_or_blank_text():
-    assert split_sentences("") == []
-    assert split_sentences("  \n\n  ") == []
 
 
 @pytest.mark.parametrize(

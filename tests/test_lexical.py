@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from index.embedder import HashingEmbedder
-from index.lexical import LexicalIndex, analyze_query, utc_timestamp
+from index.lexical import LexicalIndex, utc_timestamp
+from index.text import analyse_query
 from index.models import Chunk
 from index.store import ArticleRecord, ChunkStore, StoredChunk, open_store
 
@@ -350,20 +351,20 @@ def test_in_memory_and_persistent_modes(tmp_path, store):
     reopened.close()
 
 
-def test_analyze_query_finds_names_and_content_words():
-    terms = analyze_query("What did Lammy say about passports?")
+def test_analyse_query_finds_names_and_content_words():
+    terms = analyse_query("What did Lammy say about passports?")
     assert (terms.words, terms.names, terms.plain_words) == (
         ("lammy", "passports"),
         ("Lammy",),
         ("passports",),
     )
-    terms = analyze_query("Did Boris Johnson tell the BBC about the US visa rules?")
+    terms = analyse_query("Did Boris Johnson tell the BBC about the US visa rules?")
     assert terms.names == ("Boris Johnson", "BBC", "US")
     assert terms.plain_words == ("visa", "rules")
-    terms = analyze_query("Passports: what did the minister say?")
+    terms = analyse_query("Passports: what did the minister say?")
     assert terms.names == ("Passports",)
-    assert analyze_query("WHAT DID LAMMY SAY").names == ()
-    assert analyze_query("Who is he?").words == ()
+    assert analyse_query("WHAT DID LAMMY SAY").names == ()
+    assert analyse_query("Who is he?").words == ()
 
 
 def test_an_article_synced_with_missing_chunks_is_reread_after_its_repair(store, lexical):

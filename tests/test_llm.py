@@ -18,7 +18,7 @@ from pydantic import Field
 
 from bot.answer import ABSTAIN_TEXT, Answer, Answerer, Citation, Passage
 from bot.llm import LLMAnswerer, make_chat_model, rewrite_followup
-from bot.llm_verify import SourceText, markers_in, split_sentences, verify_reply
+from bot.llm_verify import SourceText, markers_in, reply_sentences, verify_reply
 from bot.settings import Settings
 
 # --- synthetic passages --------------------------------------------------------------------
@@ -304,7 +304,7 @@ def test_marker_forms() -> None:
 
 
 def test_sentence_split_keeps_trailing_markers_and_abbreviations() -> None:
-    assert split_sentences("Dr. Lee met U.S. officials. [1] They agreed [2]. Talks end today.") == [
+    assert reply_sentences("Dr. Lee met U.S. officials. [1] They agreed [2]. Talks end today.") == [
         "Dr. Lee met U.S. officials. [1]",
         "They agreed [2].",
         "Talks end today.",
@@ -335,7 +335,7 @@ def test_verified_markers_always_map_onto_citations(sentences: list[tuple[str, l
     assert list(dict.fromkeys(markers)) == list(range(1, len(verified.cited) + 1))
     given_valid = {n for _, marks, _ in sentences for n in marks if 1 <= n <= 4}
     assert sorted(set(verified.cited)) == sorted(given_valid)
-    assert all(markers_in(s) for s in split_sentences(verified.text))
+    assert all(markers_in(s) for s in reply_sentences(verified.text))
 
 
 def test_marker_on_its_own_line_cites_the_line_before() -> None:

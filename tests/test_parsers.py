@@ -12,7 +12,7 @@ import pytest
 
 from index.models import Article, Skip
 from index.parsers import SUPPORTED_SUFFIXES, iter_corpus, parse_file
-from index.parsers.common import normalize_body, split_authors, truncate_body
+from index.parsers.common import normalise_body, split_authors, truncate_body
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "corpus" / "kbs-2024-10-21-yoon-nato-rutte.txt"
@@ -494,9 +494,9 @@ def test_iter_corpus_symlink_loop_terminates(tmp_path: Path) -> None:
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def test_normalize_body() -> None:
-    assert normalize_body("\n\n  a  \r\nb\t\n\n\n\nc\u3000\n\n") == "a\nb\n\nc"
-    assert normalize_body("x\u2028y\x85z\u200b") == "x\u2028y\x85z\u200b"
+def test_normalise_body() -> None:
+    assert normalise_body("\n\n  a  \r\nb\t\n\n\n\nc\u3000\n\n") == "a\nb\n\nc"
+    assert normalise_body("x\u2028y\x85z\u200b") == "x\u2028y\x85z\u200b"
 
 
 def test_split_authors() -> None:

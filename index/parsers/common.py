@@ -81,7 +81,7 @@ def clean_text(text: str) -> str:
     return _CONTROL_RE.sub("", text)
 
 
-def normalize_body(text: str) -> str:
+def normalise_body(text: str) -> str:
     """Body text as stored: clean, no trailing spaces per line, paragraphs split by exactly one blank line.
 
     Everything else (inner spacing, zero-width and bidi characters, single newlines inside a
@@ -265,7 +265,7 @@ def build_article(
     notes: tuple[str, ...] = (),
 ) -> Article | Skip:
     """Finish an article: normalise and truncate the body, fill a missing title; or Skip "no body text"."""
-    body = normalize_body(body)
+    body = normalise_body(body)
     if not body:
         return Skip(path, "no body text", line=line)
     all_notes = list(fields.notes) + list(notes)

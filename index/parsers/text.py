@@ -23,7 +23,7 @@ from index.parsers.common import (
     build_article,
     clean_text,
     fields_from_record,
-    normalize_body,
+    normalise_body,
     one_line,
     split_authors,
 )
@@ -110,7 +110,7 @@ def _split_front_matter(text: str) -> tuple[dict[str, object], str] | str:
 def _article_from_text(
     text: str, *, path: str, markdown: bool, fields: Fields, max_chars: int
 ) -> Article | Skip:
-    lines = [line for line in normalize_body(text).split("\n") if not _MARKER_RE.match(line)]
+    lines = [line for line in normalise_body(text).split("\n") if not _MARKER_RE.match(line)]
     title = fields.title
     published_at, date_rows = _find_date_lines(lines)
     drop = set(date_rows)
@@ -125,7 +125,7 @@ def _article_from_text(
         underline = title_row + 1
         if title_row in drop and markdown and underline < len(lines) and _SETEXT_RE.match(lines[underline]):
             drop.add(underline)
-    body = normalize_body("\n".join(line for row, line in enumerate(lines) if row not in drop))
+    body = normalise_body("\n".join(line for row, line in enumerate(lines) if row not in drop))
     body, source, authors = _remove_sign_off(body)
     merged = Fields(
         id=fields.id,

@@ -1,0 +1,407 @@
+"""Text analysis shared by the chunker, the retriever, the answerers and the conversation helpers.
+
+One place for: word tokens and their light lemmas, the one stopword set, names and content terms
+of a question (`analyse_query`, which the lexical index, the retriever, the extractive answerer
+and follow-up resolution all use, so they agree on what a question asks about), and sentence
+spans (blingfire, called through ctypes).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# --- vocabulary -------------------------------------------------------------------------------
+
+# English stopwords for *questions* (documents are indexed in full). Question framing, reporting
+# verbs and news-framing words are included: in news every other passage "said" something or is
+# "the latest", so they only add noise to a question like "What did Lammy say about passports?".
+STOPWORDS: frozenset[str] = frozenset(
+    """
+    a about above after again against all also am an and any are aren't as at be because been before
+    being below between both but by can can't cannot could couldn't d did didn't do does doesn't doing
+    don't down during each either else ever few for from further get gets got had hadn't has hasn't
+    have haven't having he he'd he'll he's her here here's hers herself him himself his how how's i
+    i'd i'll i'm i've if in into is isn't it it's its itself just let let's ll m me more most much
+    mustn't my myself neither no nor not now of off on once only or other ought our ours ourselves
+    out over own per please re s same shan't she she'd she'll she's should shouldn't so some such t
+    than that that's the their theirs them themselves then there there's these they they'd they'll
+    they're they've this those through to too under until up upon us ve very via was wasn't we we'd
+    we'll we're we've were weren't what what's whatever when when's where where's whether which while
+    who who's whom whose why why's will with within without won't would wouldn't yet you you'd
+    you'll you're you've your yours yourself yourselves
+    say says said saying tell told telling know knew think thought mention mentioned mentions
+    regarding according
+    anything something everything nothing thing things one ones many may might must shall
+    recently recent latest currently reportedly news report reports story stories
+    week day year month today yesterday tomorrow time times
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
+
+# What the retriever drops on top of STOPWORDS: "what happened" is question framing for a search,
+# but the answerer keeps it as a term (a sentence saying what "happened" is closer to the question).
+SEARCH_ONLY_STOPWORDS: frozenset[str] = frozenset({"happen", "happened", "happening"})
+
+# Words that start a question; capitalised at the start of a sentence they are not names.
+QUESTION_WORDS: frozenset[str] = frozenset(
+    """
+    what who whom whose which when where why how is are was were do does did can could will would
+    should shall has have had may might must tell show give list explain describe summarise summarize
+    find any according please in on at for from about after before since during
+    """.split()  # noqa: SIM905
+)
+
+# Words that introduce reported speech. Matched on the lowercased surface form.
+SPEECH_VERBS: frozenset[str] = frozenset(
+    """
+    say says said saying state states stated stating tell tells told telling emphasize emphasizes
+    emphasized emphasise emphasises emphasised stress stresses stressed mention mentions mentioned
+    criticize criticizes criticized criticise criticises criticised express expresses expressed write
+    writes wrote written add adds added warn warns warned argue argues argued note notes noted
+    announce announces announced claim claims claimed insist insists insisted explain explains
+    explained declare declares declared acknowledge acknowledges acknowledged suggest suggests
+    suggested urge urges urged vow vows vowed pledge pledges pledged promise promises promised reply
+    replies replied respond responds responded accuse accuses accused describe describes described
+    tweet tweets tweeted post posts posted predict predicts predicted confirm confirms confirmed deny
+    denies denied admit admits admitted assert asserts asserted caution cautions cautioned remark
+    remarks remarked comment comments commented testify testifies testified counter counters
+    countered reveal reveals revealed recall recalls recalled think thinks thought believe believes
+    believed react reacts reacted
+    """.split()  # noqa: SIM905
+)
+
+TITLES: frozenset[str] = frozenset(
+    """
+    president vice secretary minister prime foreign general mr mr. mrs mrs. ms ms. dr dr. sen sen.
+    senator rep rep. representative gov gov. governor chancellor king queen prince princess pope judge
+    justice chairman chairwoman chair ceo mayor director officer ambassador lord sir dame professor
+    prof prof. coach captain commissioner spokesman spokeswoman spokesperson leader premier
+    envoy chief deputy speaker lawmaker
+    """.split()  # noqa: SIM905
+)
+
+MONTHS: frozenset[str] = frozenset(
+    """
+    january february march april may june july august september october november december
+    jan feb mar apr jun jul aug sep sept oct nov dec
+    """.split()  # noqa: SIM905
+)
+WEEKDAYS: frozenset[str] = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
+
+# "What did X say about Y?" and its variants; X and Y are named groups.
+SPEECH_QUESTION = re.compile(
+    r"""^\W*(?:and\s+|so\s+|ok(?:ay)?,?\s+)?(?:what|how)\s+(?:else\s+)?
+        (?:did|does|do|has|have|had|is|was|were|will|would)\s+(?P<x>.+?)\s+
+        (?P<verb>say|said|saying|tell|told|telling|announce|announced|warn|warned|claim|claimed|state|stated
+          |think|thought|respond|responded|react|reacted|reply|replied|argue|argued|write|wrote|mention
+          |mentioned|criticize|criticise|criticized|criticised|emphasize|emphasise|emphasized|emphasised
+          |express|expressed|note|noted|add|added|comment|commented|testify|testified|promise|promised
+          |pledge|pledged|suggest|suggested|reveal|revealed|admit|admitted|deny|denied|predict|predicted
+          |believe|believed|stress|stressed|explain|explained)\b
+        (?P<rest>.*)$""",
+    re.IGNORECASE | re.VERBOSE | re.DOTALL,
+)
+
+_TOKEN = re.compile(r"\w+(?:['’.]\w+)*(?:['’]s?)?", re.UNICODE)
+_SENTENCE_END = re.compile(r"[.!?]")
+_NAME_GAP = re.compile(r"\s+|-")  # what may stand between the words of one name
+_INITIALISM = re.compile(r"(?:[a-z]\.)+[a-z]\.?")
+
+# --- tokens and lemmas ------------------------------------------------------------------------
+
+
+def tokens(text: str) -> list[str]:
+    """Word tokens of a text, original case (possessives and inner apostrophes/dots kept)."""
+    return _TOKEN.findall(text)
+
+
+def lemma(word: str) -> str:
+    """A light lemma: lowercase, no possessive 's, plural and -ing/-ed suffixes folded, final e dropped.
+
+    Both the question and the passages go through the same folding, so it only has to be
+    consistent ("passports"/"passport", "stated"/"state"), not linguistically right.
+    """
+    w = word.lower().replace("’", "'")
+    if w.endswith("'s"):
+        w = w[:-2]
+    elif w.endswith("'"):
+        w = w[:-1]
+    if _INITIALISM.fullmatch(w):
+        w = w.replace(".", "")  # "U.S." is the "US" of a question
+    if len(w) <= 3 or not w.isalpha():
+        return w
+    if w.endswith("ies") and len(w) > 4:
+        w = w[:-3] + "y"
+    elif w.endswith(("sses", "shes", "ches", "xes", "zes")):
+        w = w[:-2]
+    elif w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        w = w[:-1]
+    suffix_stripped = False
+    if w.endswith("ing") and len(w) > 5:
+        w, suffix_stripped = w[:-3], True
+    elif w.endswith("ied") and len(w) > 4:
+        w = w[:-3] + "y"
+    elif w.endswith("ed") and len(w) > 4:
+        w, suffix_stripped = w[:-2], True
+    if suffix_stripped and len(w) > 3 and w[-1] == w[-2] and w[-1] not in "lsz":
+        w = w[:-1]  # stopped -> stop
+    if w.endswith("e") and len(w) > 3:
+        w = w[:-1]
+    return w
+
+
+def strip_possessive(tok: str) -> str:
+    """The token without a trailing possessive ("Korea's" -> "Korea", "Jones'" -> "Jones")."""
+    for suffix in ("'s", "’s", "'", "’"):
+        if tok.endswith(suffix) and len(tok) > len(suffix):
+            return tok[: -len(suffix)]
+    return tok
+
+
+def is_capitalised(token: str) -> bool:
+    """True for a name-like token: upper-case first, and not a stopword, question word, month or weekday."""
+    low = token.lower().replace("’", "'")
+    if low.endswith("'s"):
+        low = low[:-2]
+    return (
+        token[:1].isupper()
+        and low not in STOPWORDS
+        and low not in QUESTION_WORDS
+        and low not in MONTHS
+        and low not in WEEKDAYS
+    )
+
+
+# --- names and terms of a question ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class QueryTerms:
+    """What a question asks about: content words and names.
+
+    `words`: lower-cased content words (stopwords and question words dropped, name tokens kept
+    even if they look like stopwords, e.g. "US"), possessives stripped, deduplicated, in question
+    order. `names`: name phrases as typed ("Lammy", "Boris Johnson"). `plain_words`: the words that
+    are not part of any name.
+    """
+
+    words: tuple[str, ...]
+    names: tuple[str, ...]
+    plain_words: tuple[str, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not self.words
+
+
+def _name_groups(text: str, *, at_sentence_start: bool) -> tuple[list[str], list[str]]:
+    """(name groups deduplicated case-insensitively, name tokens) of a text.
+
+    A token is name-like when it is capitalised and not a stopword, question word, month or
+    weekday (`is_capitalised`), when it is an all-caps word of 2+ letters that does not start a
+    sentence, even if it spells a stopword (US, IT), or when it is capitalised and continues a
+    name ("Theresa May"). Adjacent name-like tokens (separated by whitespace or a hyphen) form one
+    group; a possessive ends it. A shouted all-caps text has no names.
+    """
+    if text.isupper():
+        return [], []
+    matches = list(_TOKEN.finditer(text))
+    groups: list[list[str]] = []
+    current: list[str] = []
+    prev_end = 0
+    for i, m in enumerate(matches):
+        tok = m.group(0)
+        gap = text[prev_end : m.start()]
+        after_title = (
+            i > 0 and gap[:1] == "." and gap[1:].isspace() and f"{matches[i - 1].group(0).lower()}." in TITLES
+        )
+        if after_title:
+            gap = gap[1:]  # "Dr. Lee" is one name, and "." after "Dr" ends no sentence
+        sentence_start = i == 0 or bool(_SENTENCE_END.search(gap))
+        name_like = is_capitalised(tok) and not tok.isdigit()
+        word = strip_possessive(tok)
+        if not name_like and not sentence_start:
+            name_like = tok.isupper() and len(word) >= 2 and word.isalpha()
+        if not name_like and current and _NAME_GAP.fullmatch(gap) and tok[:1].isupper():
+            # a capitalised word continuing a name: "Theresa May", "New York Times", "Fox News"
+            low = word.lower()
+            name_like = low != "i" and (low not in QUESTION_WORDS or low in MONTHS)
+        if name_like and i == 0 and at_sentence_start:
+            # Any question's first word is capitalised: it is a name only with more evidence.
+            name_like = (
+                (len(matches) > 1 and is_capitalised(matches[1].group(0)))  # "Joe Biden said what?"
+                or text[m.end() : m.end() + 1] == ":"  # a topic label: "Passports: what did he say?"
+                or (len(word) >= 2 and (word.isupper() or not word[1:].islower()))  # "NASA", "SpaceX"
+            )
+        if current and not (name_like and _NAME_GAP.fullmatch(gap)):
+            groups.append(current)
+            current = []
+        if name_like:
+            current.append(word)
+            if word != tok:  # a possessive ends the name: "Trump's Mar-a-Lago"
+                groups.append(current)
+                current = []
+        prev_end = m.end()
+    if current:
+        groups.append(current)
+    seen: set[str] = set()
+    out: list[str] = []
+    for group in groups:
+        name = " ".join(group)
+        if name.lower() not in seen:
+            seen.add(name.lower())
+            out.append(name)
+    return out, [t for g in groups for t in g]
+
+
+def question_names(text: str, *, at_sentence_start: bool = True) -> list[str]:
+    """Capitalised name groups of a question ("David Lammy", "North Korea", "US"), in order, deduplicated.
+
+    With `at_sentence_start`, the first word counts only when the next word is capitalised too, a
+    colon follows it, or it is an acronym or has inner capitals ("Approximately how many…" and
+    "Really?" have no name; "Joe Biden said what?", "Passports: what did he say?" and "NASA
+    launched what?" have one). `analyse_query` finds the same names.
+    """
+    return _name_groups(text, at_sentence_start=at_sentence_start)[0]
+
+
+def _content_tokens(text: str, name_tokens: set[str], drop: frozenset[str]) -> list[str]:
+    """Tokens (possessive stripped) that are names or not in STOPWORDS, QUESTION_WORDS or `drop`,
+    deduplicated by lemma."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for tok in tokens(text):
+        word = strip_possessive(tok)
+        low = word.lower()
+        key = lemma(tok)
+        if not key or key in seen:
+            continue
+        if word not in name_tokens and (
+            tok.lower() in STOPWORDS
+            or low in STOPWORDS
+            or key in STOPWORDS
+            or low in QUESTION_WORDS
+            or low in drop
+        ):
+            continue
+        seen.add(key)
+        out.append(word)
+    return out
+
+
+def content_terms(text: str) -> list[str]:
+    """Content words of a text in original form and order: names, and other words that are not
+    stopwords, question words or speech verbs (the answerer's terms: `analyse_query(text).words`
+    without the speech verbs, plus "happened")."""
+    _, name_tokens = _name_groups(text, at_sentence_start=True)
+    return _content_tokens(text, set(name_tokens), SPEECH_VERBS)
+
+
+def analyse_query(text: str) -> QueryTerms:
+    """Split a question into content words and names (see `QueryTerms`; the names are `question_names`)."""
+    names, name_tokens = _name_groups(text, at_sentence_start=True)
+    name_set = set(name_tokens)
+    words = tuple(dict.fromkeys(t.lower() for t in _content_tokens(text, name_set, SEARCH_ONLY_STOPWORDS)))
+    name_words = {t.lower() for t in name_tokens}
+    plain = tuple(w for w in words if w not in name_words)
+    return QueryTerms(words=words, names=tuple(names), plain_words=plain)
+
+
+# --- sentences --------------------------------------------------------------------------------
+
+_BLANK_LINES = re.compile(r"\n\s*\n")
+_HEADING_MAX = 60
+
+
+def sentence_spans(text: str, *, headings: bool = False) -> list[tuple[int, int, bool]]:
+    """Sentences of `text` as (start, end, starts_paragraph), offsets into `text`.
+
+    Paragraphs are split on blank lines first; with `headings`, a short line without end
+    punctuation that is followed by a capitalised line (a heading, byline or "Related:" link line
+    of scraped text) is its own segment, so blingfire does not glue it onto the next sentence
+    (hard-wrapped prose, whose next line continues in lower case, stays together). blingfire
+    splits each segment into sentences. Spans are trimmed of surrounding whitespace and never empty.
+    """
+    spans: list[tuple[int, int, bool]] = []
+    for para_start, para_end in _paragraphs(text):
+        first = True
+        segments = _split_heading_lines(text, para_start, para_end) if headings else [(para_start, para_end)]
+        for seg_start, seg_end in segments:
+            segment = text[seg_start:seg_end]
+            if not segment.strip():
+                continue
+            for s, e in _sentence_offsets(segment) or [(0, len(segment))]:
+                while s < e and segment[s].isspace():
+                    s += 1
+                while e > s and segment[e - 1].isspace():
+                    e -= 1
+                if e > s:
+                    spans.append((seg_start + s, seg_start + e, first))
+                    first = False
+    return spans
+
+
+def _paragraphs(text: str) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    pos = 0
+    for m in _BLANK_LINES.finditer(text):
+        out.append((pos, m.start()))
+        pos = m.end()
+    out.append((pos, len(text)))
+    return out
+
+
+def _split_heading_lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    seg_start = start
+    line_start = start
+    while line_start < end:
+        nl = text.find("\n", line_start, end)
+        line_end = end if nl == -1 else nl
+        line = text[line_start:line_end].strip()
+        following = text[line_end + 1 : end].lstrip()[:1]
+        if (
+            nl != -1
+            and line
+            and len(line) <= _HEADING_MAX
+            and line[-1] not in ".!?:;,\"”'’)"
+            and (following.isupper() or following.isdigit() or following in "\"“'‘")
+        ):
+            if seg_start < line_start:
+                out.append((seg_start, line_start))
+            out.append((line_start, line_end))
+            seg_start = line_end + 1
+        line_start = line_end + 1
+    if seg_start < end:
+        out.append((seg_start, end))
+    return out
+
+
+def _sentence_offsets(para: str) -> list[tuple[int, int]]:
+    """blingfire's sentence boundaries as character offsets.
+
+    Calls the C function directly: blingfire's Python wrapper maps offsets with a Python loop
+    over every byte, which made chunking cost more than parsing.
+    """
+    import ctypes
+
+    import blingfire
+
+    data = para.encode("utf-8")
+    size = len(data) * 2 + 16
+    out = ctypes.create_string_buffer(size)
+    starts = (ctypes.c_int32 * size)()
+    ends = (ctypes.c_int32 * size)()
+    n = blingfire.blingfire.TextToSentencesWithOffsets(
+        ctypes.c_char_p(data), ctypes.c_int(len(data)), ctypes.byref(out),
+        ctypes.byref(starts), ctypes.byref(ends), ctypes.c_int(size),
+    )
+    if n <= 0 or n > size:
+        return []
+    count = out.value.count(b"\n") + 1
+    pairs = [(starts[i], ends[i] + 1) for i in range(count)]  # blingfire's ends are inclusive
+    if len(data) == len(para):  # ASCII: bytes are characters
+        return pairs
+    return [
+        (len(data[:s].decode("utf-8", "ignore")), len(data[:e].decode("utf-8", "ignore"))) for s, e in pairs
+    ]
