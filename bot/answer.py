@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 
 ABSTAIN_TEXT = "I couldn't find that in the coverage."
+# An unexpected failure while answering one question (kind "error"); the details go to the log.
+ERROR_TEXT = "Sorry, something went wrong while answering that question. It has been logged; please try again."
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +85,7 @@ class Answer:
     answerer: str = "extractive"
     fallback_reason: str | None = None  # set when the LLM failed and the extractive answer was used
     warnings: list[str] = field(default_factory=list)
-    kind: str = "answer"  # "answer" | "chitchat" | "invalid"
+    kind: str = "answer"  # "answer" | "chitchat" | "invalid" | "error" (the answerer failed unexpectedly)
 
     def to_dict(self) -> dict[str, Any]:
         return {

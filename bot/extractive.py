@@ -403,8 +403,10 @@ class ExtractiveAnswerer(Answerer):
             return [], f"person '{q.person}' not in any retrieved passage"
 
         # A question in the coverage (quiz pages, "What happens next?") is never the answer to one.
-        sentences = [s for s in _sentences(passages) if s.text not in avoid and not s.text.rstrip(" \"'”’)").endswith("?")]
-        scored = self._score(q, sentences, passages)
+        # Filtered sentences still count as the sentence before another ("He said…" after it).
+        every = _sentences(passages)
+        sentences = [s for s in every if s.text not in avoid and not s.text.rstrip(" \"'”’)").endswith("?")]
+        scored = self._score(q, sentences, passages, every)
         if not scored:
             if q.kind in _KIND_FAILURE:
                 return [], _KIND_FAILURE[q.kind]
@@ -412,15 +414,16 @@ class ExtractiveAnswerer(Answerer):
         return self._select(scored), None
 
     def _score(
-        self, q: QuestionAnalysis, sentences: list[Sentence], passages: list[Passage]
+        self, q: QuestionAnalysis, sentences: list[Sentence], passages: list[Passage], every: list[Sentence]
     ) -> list[_Scored]:
+        """Score the candidate `sentences`; `every` holds all sentences of the passages (by position)."""
         question_lower = frozenset(t.lower() for t in q.terms) | frozenset(
             t.lower() for n in q.names for t in n.split()
         )
         top_score = max((p.score for p in passages), default=0.0) or 1.0
-        by_passage: dict[int, list[Sentence]] = {}
-        for s in sentences:
-            by_passage.setdefault(s.passage_index, []).append(s)
+        # The sentence before another is looked up by (passage, position) among all sentences:
+        # candidates are a filtered subset, so their positions do not index the candidate list.
+        by_position = {(s.passage_index, s.position): s for s in every}
 
         out: list[_Scored] = []
         for s in sentences:
@@ -429,8 +432,7 @@ class ExtractiveAnswerer(Answerer):
             lemmas = s.lemmas
             speaks = False
             if q.speaker_keys:
-                siblings = by_passage[s.passage_index]
-                previous = siblings[s.position - 1] if s.position > 0 else None
+                previous = by_position.get((s.passage_index, s.position - 1))
                 speaks = speaker_in(s, q.speaker_keys) or _anaphoric_speaker(s, previous, q.speaker_keys)
                 if speaks:
                     lemmas = lemmas | frozenset(q.speaker_keys)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bot.answer import Answer, Answerer, Passage
+from bot.answer import ERROR_TEXT, Answer, Answerer, Passage
 from bot.conversation import (
     asks_for_more,
     chitchat_reply,
@@ -22,6 +23,8 @@ from index.locking import LockBusy, acquire_index_lock
 from index.models import IndexReport, IndexStats
 
 Rewriter = Callable[[Sequence[Turn], str], str | None]
+
+log = logging.getLogger(__name__)
 
 
 class ReindexBusy(LockBusy):
@@ -82,7 +85,11 @@ class NewsroomService(Newsroom):
         avoid: frozenset[str] = frozenset()
         if asks_for_more(cleaned, history):
             avoid = frozenset(c.quote for t in history if t.answer for c in t.answer.citations if c.quote)
-        answer = self.answerer.answer(cleaned, list(result.passages), query=standalone, avoid=avoid)
+        try:
+            answer = self.answerer.answer(cleaned, list(result.passages), query=standalone, avoid=avoid)
+        except Exception:  # noqa: BLE001 - a bug in answering one question must not end the process
+            log.exception("answering failed (answerer %s) for question %r", self.answerer.name, cleaned)
+            answer = Answer(question=cleaned, text=ERROR_TEXT, kind="error", answerer=self.answerer.name)
         answer.retrieved = list(result.passages)
         answer.standalone_query = standalone
         answer.timings = {

@@ -1,0 +1,138 @@
+"""Issue 10, the answering side: positions after filtered sentences, unexpected answerer errors,
+phantom citation markers, bounded quotes. Through `newsbot ask` (CliRunner) or `Newsroom.ask`."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.answer import Answer, Answerer, Passage
+from bot.cli import cli
+from bot.settings import Settings
+from bot.wiring import build_newsroom
+
+try:
+    from newsbot_env import seed_cli_env
+except ModuleNotFoundError:  # tests/ imported as a package
+    from tests.newsbot_env import seed_cli_env  # type: ignore[no-redef]
+
+INFLATION_BODY = (
+    "Will prices fall this spring? Who pays for the rising rents? "
+    "President Biden said inflation was hurting working families across the country.\n\n"
+    "He added that the administration would press Congress to lower drug prices."
+)
+INFLATION_SENTENCE = "President Biden said inflation was hurting working families across the country."
+
+
+def write_article(corpus: Path, article_id: str, title: str, body: str, day: int = 4) -> None:
+    row = {
+        "id": article_id,
+        "title": title,
+        "body": body,
+        "source": "Wire A",
+        "published_at": f"2022-03-{day:02d}",
+        "url": f"https://news.example/{article_id}",
+    }
+    with (corpus / "synthetic.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(row) + "\n")
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    return seed_cli_env(tmp_path, monkeypatch)
+
+
+def ask(*args: str, stdin: str | None = None):
+    return CliRunner().invoke(cli, ["ask", *args], input=stdin, catch_exceptions=False)
+
+
+# --- 0. sentence positions after filtered sentences; unexpected answerer errors --------------------
+
+
+def test_speech_question_after_questions_in_the_coverage_is_answered(env):
+    """Questions in the coverage are filtered out before scoring; the sentence before a candidate
+    used to be looked up in the filtered list (IndexError, or the wrong sentence)."""
+    write_article(env, "inflation-1", "Prices keep rising", INFLATION_BODY)
+    result = ask("What did Biden say about inflation?", "--json", "--as-of", "2022-03-05")
+    assert result.exit_code == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["kind"] == "answer"
+    assert answer["answer"] == f"{INFLATION_SENTENCE} [1]"
+    assert answer["citations"][0]["article_id"] == "inflation-1"
+    assert answer["citations"][0]["quote"] == INFLATION_SENTENCE
+
+
+def test_stdin_mode_answers_every_question_after_the_speech_question(env):
+    write_article(env, "inflation-1", "Prices keep rising", INFLATION_BODY)
+    stdin = "What did Biden say about inflation?\nWho is the NATO secretary general?\n"
+    result = ask("-", "--json", stdin=stdin)
+    assert result.exit_code == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["question"], r["kind"]) for r in rows] == [
+        ("What did Biden say about inflation?", "answer"),
+        ("Who is the NATO secretary general?", "answer"),
+    ]
+
+
+class ExplodingAnswerer(Answerer):
+    """A real answerer with a bug: raises on questions naming Kaboom, answers the others."""
+
+    name = "exploding"
+
+    def answer(self, question: str, passages: list[Passage], *, query=None, avoid=frozenset()) -> Answer:
+        if "Kaboom" in question:
+            raise IndexError("list index out of range")
+        return Answer(question=question, text="All fine.", retrieved=list(passages), answerer=self.name)
+
+
+def _newsroom_with(tmp_path: Path, answerer: Answerer):
+    from bot.service import NewsroomService
+
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        corpus_dir=tmp_path / "corpus",
+        data_dir=tmp_path / "data",
+        embedding_model="test:hashing",
+    )
+    wired = build_newsroom(settings)
+    return NewsroomService(
+        retriever=wired.retriever, answerer=answerer, indexer=wired.indexer, corpus_dir=settings.corpus_dir
+    )
+
+
+def test_unexpected_answerer_error_is_logged_and_apologised_for(env, tmp_path, caplog):
+    newsroom = _newsroom_with(tmp_path, ExplodingAnswerer())
+    newsroom.reindex()
+    with caplog.at_level(logging.ERROR, logger="bot.service"):
+        failed = newsroom.ask("What did Kaboom say about the summit?")
+        fine = newsroom.ask("What did Rutte say about the summit?")
+    assert (failed.kind, failed.text, failed.citations, failed.abstained) == (
+        "error",
+        "Sorry, something went wrong while answering that question. It has been logged; please try again.",
+        [],
+        False,
+    )
+    assert failed.answerer == "exploding"
+    assert (fine.kind, fine.text) == ("answer", "All fine.")
+    [record] = [r for r in caplog.records if r.name == "bot.service"]
+    assert record.levelno == logging.ERROR
+    assert record.getMessage() == (
+        "answering failed (answerer exploding) for question 'What did Kaboom say about the summit?'"
+    )
+    assert record.exc_info is not None and record.exc_info[0] is IndexError
+
+
+def test_error_answer_renders_as_one_line(env, tmp_path):
+    from bot.formatting_text import format_answer
+    from bot.telegram.formatting import answer_messages
+
+    newsroom = _newsroom_with(tmp_path, ExplodingAnswerer())
+    newsroom.reindex()
+    failed = newsroom.ask("What did Kaboom say?")
+    apology = "Sorry, something went wrong while answering that question. It has been logged; please try again."
+    assert format_answer(failed) == apology
+    assert answer_messages(failed) == [apology]
