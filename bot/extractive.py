@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from bot.answer import ABSTAIN_TEXT, Answer, Answerer, Citation, Passage
 from index.text import (
     SPEECH_QUESTION,
+    TOKEN_RE,
     SPEECH_VERBS,
     TITLES,
     QueryTerms,
@@ -37,6 +38,7 @@ from index.text import (
     strip_possessive,
     tokens,
 )
+from bot.llm_verify import strip_markers
 
 # --- vocabulary -------------------------------------------------------------------------------
 
@@ -377,7 +379,7 @@ class ExtractiveAnswerer(Answerer):
                 warnings=[f"abstained: {reason}"],
             )
         else:
-            answer = _compose(question, chosen, passages, query)
+            answer = _compose(question, chosen, passages, query, analysis)
         answer.timings = {"answer": (time.perf_counter() - started) * 1000}
         return answer
 
@@ -510,12 +512,24 @@ def _near_duplicate(a: Sentence, b: Sentence, threshold: float = 0.8) -> bool:
     return len(a.lemmas & b.lemmas) / len(a.lemmas | b.lemmas) >= threshold
 
 
-def _compose(question: str, chosen: list[Sentence], passages: list[Passage], query: str | None) -> Answer:
-    """One citation per sentence, so that each citation's quote is exactly the sentence it backs."""
+# A quoted sentence longer than this (a chunk without sentence ends, a run-on transcript line) is
+# cut to whole words around the question's first term, with "…" where it was cut.
+MAX_QUOTED_CHARS = 400
+
+
+def _compose(
+    question: str, chosen: list[Sentence], passages: list[Passage], query: str | None, q: QuestionAnalysis
+) -> Answer:
+    """One citation per sentence, so that each citation's quote is exactly the sentence it backs.
+
+    The answer text shows each sentence without the article's own bracketed numbers (footnotes
+    like `[3]` would pass for citation markers) and at most `MAX_QUOTED_CHARS` long; the citation's
+    quote stays the exact passage sentence."""
+    keys = set(q.terms) | set(q.speaker_keys)
     parts = []
     citations = []
     for n, s in enumerate(chosen, start=1):
-        parts.append(f"{' '.join(s.text.split())} [{n}]")
+        parts.append(f"{_excerpt(strip_markers(s.text), keys)} [{n}]")
         citations.append(Citation(n=n, passage=passages[s.passage_index], quote=s.text))
     return Answer(
         question=question,
@@ -526,3 +540,25 @@ def _compose(question: str, chosen: list[Sentence], passages: list[Passage], que
         standalone_query=query,
         answerer="extractive",
     )
+
+
+def _excerpt(text: str, keys: set[str], limit: int = MAX_QUOTED_CHARS) -> str:
+    """`text` on one line; over `limit` characters, whole words from shortly before the first word
+    whose lemma is in `keys` (else from the start), with "…" on each side that was cut."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    hit = next((m.start() for m in TOKEN_RE.finditer(flat) if lemma(m.group(0)) in keys), 0)
+    start = max(0, hit - limit // 4)
+    if start > 0 and flat[start - 1] != " ":
+        space = flat.find(" ", start, hit)
+        start = hit if space == -1 else space + 1
+    end = start + limit - 2  # room for the two ellipses
+    if end < len(flat):
+        space = flat.rfind(" ", start, end + 1)
+        if space > start:
+            end = space
+    else:
+        end = len(flat)
+    piece = flat[start:end].strip()
+    return ("…" if start > 0 else "") + piece + ("…" if end < len(flat) else "")

@@ -10,7 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from bot.answer import ABSTAIN_TEXT, Answer, Answerer, Citation, Passage
-from bot.llm_verify import NOT_IN_COVERAGE, SourceText, clean_reply, verify_reply
+from bot.llm_verify import NOT_IN_COVERAGE, SourceText, clean_reply, neutralise_markers, verify_reply
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -72,7 +72,6 @@ _DELIMITER_LOOKALIKE = re.compile(
     r"<\s*/?\s*(?:passages?|question|conversation|system|instructions?|user|assistant)\b[^<>]*>",
     re.IGNORECASE,
 )
-_MARKER_LOOKALIKE = re.compile(r"\[(\s*\d[\d\s,;\-–]*)\]")
 _QUERY_LABEL = re.compile(r"^\s*(?:standalone\s+)?(?:search\s+)?query\s*:\s*", re.IGNORECASE)
 
 
@@ -243,7 +242,7 @@ def format_passages(passages: list[Passage]) -> str:
 def neutralise(text: str) -> str:
     """Defuse delimiter look-alikes, `[n]` look-alikes and the abstention sentinel in untrusted text."""
     text = _DELIMITER_LOOKALIKE.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text)
-    text = _MARKER_LOOKALIKE.sub(r"(\1)", text)
+    text = neutralise_markers(text)
     return text.replace(NOT_IN_COVERAGE, "NOT IN COVERAGE")
 
 

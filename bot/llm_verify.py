@@ -100,6 +100,17 @@ def markers_in(text: str) -> list[int]:
     return [n for m in _MARKER.finditer(text) for n in parse_markers(m.group(1))]
 
 
+def strip_markers(text: str) -> str:
+    """`text` without anything that reads as a citation marker (`[3]`, `[2, 4]`, `[Passage 1]`) and the
+    spaces before it: footnote numbers of quoted article text must not pass for newsbot's markers."""
+    return _MARKER_WITH_SPACE.sub("", text)
+
+
+def neutralise_markers(text: str) -> str:
+    """Marker look-alikes in untrusted text in round brackets instead: `[2]` -> `(2)`."""
+    return _MARKER.sub(lambda m: "(" + m.group(0)[1:-1] + ")", text)
+
+
 def normalise(text: str) -> str:
     """Case-, quote-, dash- and whitespace-insensitive form used to compare quotations."""
     text = unicodedata.normalize("NFKC", text).translate(_CHAR_MAP).casefold()
@@ -154,7 +165,12 @@ def verify_reply(reply: str, sources: list[SourceText]) -> Verified:
     if NOT_IN_COVERAGE in reply:
         warnings.append("model said part of the question is not in the coverage")
         reply = reply.replace(NOT_IN_COVERAGE, "")
-    normalised = [(normalise(s.text), normalise(s.title)) for s in sources]
+    # A quotation may leave out the passage's footnote numbers ("sank in 1912[3] off" quoted as
+    # "sank in 1912 off"), so each passage is searched with and without them.
+    normalised = [
+        (normalise(s.text), normalise(s.title), normalise(strip_markers(s.text)), normalise(strip_markers(s.title)))
+        for s in sources
+    ]
 
     kept_lines: list[list[tuple[str, list[int]]]] = []
     quoted: dict[int, list[str]] = {}
@@ -220,12 +236,12 @@ def _fragments(quotation: str) -> list[str]:
     return [p for p in pieces if p]
 
 
-def _unsupported_quotes(sentence: str, cited: list[int], normalised: list[tuple[str, str]]) -> list[str]:
+def _unsupported_quotes(sentence: str, cited: list[int], normalised: list[tuple[str, ...]]) -> list[str]:
     missing = []
     for quotation in _quotations(sentence):
         haystacks = [normalised[n - 1] for n in cited]
         for fragment in _fragments(quotation):
-            if not any(fragment in text or fragment in title for text, title in haystacks):
+            if not any(fragment in form for forms in haystacks for form in forms):
                 missing.append(quotation)
                 break
     return missing
@@ -239,7 +255,11 @@ def _quoted_sentences(sentence: str, cited: list[int], sources: list[SourceText]
             for n in cited:
                 text = sources[n - 1].text
                 spans = sentence_spans(text, headings=True)
-                hit = next((text[s:e] for s, e, _ in spans if fragment in normalise(text[s:e])), None)
+                hit = next(
+                    (text[s:e] for s, e, _ in spans
+                     if fragment in normalise(text[s:e]) or fragment in normalise(strip_markers(text[s:e]))),
+                    None,
+                )
                 if hit is not None:
                     found.append((n, hit))
                     break

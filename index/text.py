@@ -102,7 +102,7 @@ SPEECH_QUESTION = re.compile(
     re.IGNORECASE | re.VERBOSE | re.DOTALL,
 )
 
-_TOKEN = re.compile(r"\w+(?:['’.]\w+)*(?:['’]s?)?", re.UNICODE)
+TOKEN_RE = re.compile(r"\w+(?:['’.]\w+)*(?:['’]s?)?", re.UNICODE)
 _SENTENCE_END = re.compile(r"[.!?]")
 _NAME_GAP = re.compile(r"\s+|-")  # what may stand between the words of one name
 _INITIALISM = re.compile(r"(?:[a-z]\.)+[a-z]\.?")
@@ -112,7 +112,7 @@ _INITIALISM = re.compile(r"(?:[a-z]\.)+[a-z]\.?")
 
 def tokens(text: str) -> list[str]:
     """Word tokens of a text, original case (possessives and inner apostrophes/dots kept)."""
-    return _TOKEN.findall(text)
+    return TOKEN_RE.findall(text)
 
 
 def lemma(word: str) -> str:
@@ -205,7 +205,7 @@ def _name_groups(text: str, *, at_sentence_start: bool) -> tuple[list[str], list
     """
     if text.isupper():
         return [], []
-    matches = list(_TOKEN.finditer(text))
+    matches = list(TOKEN_RE.finditer(text))
     groups: list[list[str]] = []
     current: list[str] = []
     prev_end = 0

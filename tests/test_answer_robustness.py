@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from fake_openai import FakeOpenAI, ScriptedReply
 
 from bot.answer import Answer, Answerer, Passage
 from bot.cli import cli
@@ -44,6 +45,16 @@ def write_article(corpus: Path, article_id: str, title: str, body: str, day: int
 @pytest.fixture
 def env(tmp_path, monkeypatch):
     return seed_cli_env(tmp_path, monkeypatch)
+
+
+def use_llm(monkeypatch: pytest.MonkeyPatch, fake: FakeOpenAI, timeout: str = "5") -> None:
+    """`newsbot ask` talks to the local fake OpenAI server, with no proxy in between."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NEWSBOT_LLM_PROVIDER", "openai")
+    monkeypatch.setenv("NEWSBOT_LLM_BASE_URL", fake.base_url)
+    monkeypatch.setenv("NEWSBOT_LLM_MODEL", "local-7b")
+    monkeypatch.setenv("NEWSBOT_LLM_TIMEOUT", timeout)
 
 
 def ask(*args: str, stdin: str | None = None):
@@ -136,3 +147,73 @@ def test_error_answer_renders_as_one_line(env, tmp_path):
     apology = "Sorry, something went wrong while answering that question. It has been logged; please try again."
     assert format_answer(failed) == apology
     assert answer_messages(failed) == [apology]
+
+
+# --- 4. bracketed numbers of the article are not citation markers -----------------------------------
+
+FOOTNOTED_BODY = (
+    "The Gullhaven ferry sank in a winter storm in 1912, the harbour archive says.[3] "
+    "Divers found the Gullhaven wreck off the north pier in 1987 [2] and raised its bell [4-5]."
+)
+
+
+def test_article_footnote_numbers_do_not_look_like_citation_markers(env):
+    write_article(env, "ferry-1", "Gullhaven ferry history", FOOTNOTED_BODY)
+    result = ask("When did the Gullhaven ferry sink in the winter storm, says the harbour archive?", "--json")
+    assert result.exit_code == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["answer"] == "The Gullhaven ferry sank in a winter storm in 1912, the harbour archive says. [1]"
+    [citation] = answer["citations"]
+    assert citation["quote"] == "The Gullhaven ferry sank in a winter storm in 1912, the harbour archive says.[3]"
+    assert citation["passage"] == FOOTNOTED_BODY
+
+
+def test_human_output_shows_only_newsbots_markers(env):
+    write_article(env, "ferry-1", "Gullhaven ferry history", FOOTNOTED_BODY)
+    result = ask("What did divers find off the Gullhaven north pier, and did they raise its bell?")
+    assert result.exit_code == 0, result.stderr
+    first_line = result.stdout.splitlines()[0]
+    assert first_line == "Divers found the Gullhaven wreck off the north pier in 1987 and raised its bell. [1]"
+
+
+def test_llm_quote_that_leaves_out_the_footnote_numbers_is_verified(env, monkeypatch):
+    write_article(env, "ferry-1", "Gullhaven ferry history", FOOTNOTED_BODY)
+    reply = (
+        'The harbour archive says the ferry "sank in a winter storm in 1912" [1]. '
+        'Divers "found the Gullhaven wreck off the north pier in 1987 and raised its bell" [1].'
+    )
+    with FakeOpenAI([reply]) as fake:
+        use_llm(monkeypatch, fake)
+        result = ask("When did the Gullhaven ferry sink in the winter storm, says the harbour archive?", "--json")
+    assert result.exit_code == 0, result.stderr
+    answer = json.loads(result.stdout)
+    prompt = fake.requests[0]["messages"][1]["content"]
+    assert "the harbour archive says.(3) Divers found the Gullhaven wreck off the north pier in 1987 (2)" in prompt
+    assert (answer["answerer"], answer["fallback_reason"], answer["warnings"]) == ("llm:local-7b", None, [])
+    assert answer["answer"] == reply
+    [citation] = answer["citations"]
+    assert citation["quote"] == (
+        "The Gullhaven ferry sank in a winter storm in 1912, the harbour archive says.[3] "
+        "Divers found the Gullhaven wreck off the north pier in 1987 [2] and raised its bell [4-5]."
+    )
+
+
+# --- 6. a huge sentence is quoted in part -------------------------------------------------------------
+
+
+def test_a_huge_sentence_is_cut_to_a_bounded_excerpt_around_the_question(env):
+    filler = " ".join(f"the river keeps flowing past mill number {i} and" for i in range(120))
+    sentence = f"{filler} the Gullhaven ferry tariff doubled in March and {filler} everyone noticed."
+    write_article(env, "runon-1", "Gullhaven notes", sentence)
+    result = ask("What happened to the Gullhaven ferry tariff?", "--json")
+    assert result.exit_code == 0, result.stderr
+    answer = json.loads(result.stdout)
+    text = answer["answer"]
+    assert len(sentence) > 10_000
+    assert len(text) <= 400 + len(" [1]")
+    assert text.startswith("…") and text.endswith("… [1]")
+    assert "the Gullhaven ferry tariff doubled in March" in text
+    excerpt = text[1 : -len("… [1]")]
+    [citation] = answer["citations"]
+    assert f" {excerpt} " in citation["quote"]  # whole words
+    assert citation["quote"] in citation["passage"]
