@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -107,11 +108,12 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-class Answerer:
+class Answerer(ABC):
     """Writes an `Answer` from the question and the ranked passages (extractive or LLM)."""
 
     name = "answerer"
 
+    @abstractmethod
     def answer(
         self,
         question: str,
@@ -122,4 +124,3 @@ class Answerer:
     ) -> Answer:
         """`question` is what the user typed; `query` the standalone form after follow-up resolution;
         `avoid` holds sentences already given in this conversation ("What else did he say?")."""
-        raise NotImplementedError

@@ -6,6 +6,7 @@ into the store, the retriever or the answerers themselves.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -36,12 +37,13 @@ class Turn:
 ProgressCallback = Callable[[IndexProgress], None]
 
 
-class Newsroom:
+class Newsroom(ABC):
     """The service core: answering, reindexing and stats over one index.
 
     Built by `bot.wiring.build_newsroom(settings)`; tests build it from fakes.
     """
 
+    @abstractmethod
     def ask(
         self,
         question: str,
@@ -51,8 +53,8 @@ class Newsroom:
         k: int | None = None,
     ) -> Answer:
         """Answer one question from the coverage, with citations, or abstain."""
-        raise NotImplementedError
 
+    @abstractmethod
     def reindex(
         self,
         corpus_dir: Path | None = None,
@@ -62,15 +64,14 @@ class Newsroom:
         progress: ProgressCallback | None = None,
     ) -> IndexReport:
         """Bring the index in step with the corpus folder (incremental unless `rebuild`)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def stats(self) -> IndexStats:
         """Counts, sources and date range of what is indexed."""
-        raise NotImplementedError
 
+    @abstractmethod
     def passage(self, chunk_id: str) -> Passage | None:
         """One stored passage by chunk id (for "show passage" buttons), or None if gone."""
-        raise NotImplementedError
 
     def is_empty(self) -> bool:
         """True when nothing has been indexed yet (first use builds the index before answering)."""

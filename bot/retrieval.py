@@ -29,7 +29,9 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
@@ -59,24 +61,75 @@ class RetrievalResult:
     candidates: int = 0
 
 
-class Retriever:
-    """Hybrid retriever over a `ChunkStore` and its `LexicalIndex`.
+@dataclass(frozen=True, slots=True)
+class RetrievalConfig:
+    """The retriever's tuning knobs (the module docstring says how each enters the score).
 
-    Tuning knobs (defaults are starting points for the benchmark):
-    - `refresh_seconds` (10.0): how often to check the store generation; 0 checks on every query.
-    - `dense_weight`, `lexical_weight` (1.0, 1.0): RRF weights of the two rankers.
-    - `rrf_k` (60): the RRF rank offset (the usual value from Cormack et al.).
-    - `fetch_k` (100): candidates asked from each ranker (at least 4·k).
-    - `coverage_alpha` (1.0): strength of the term-coverage bonus; 0 disables it.
-    - `name_weight` (2.0): weight of a name relative to another content word in coverage.
-    - `title_credit` (0.5): credit for a term found only in the article title.
-    - `max_per_article` (2): diversity cap in the final k.
-    - `recency_half_life_days` (14.0), `recency_floor` (0.05), `future_grace_days` (0.0),
-      `future_penalty` (0.1): the as-of recency multiplier (module docstring).
-    - `article_support` (1.0): per-article multiplier from the article's other candidate passages.
+    - `dense_weight`, `lexical_weight`: RRF weights of the two rankers.
+    - `rrf_k`: the RRF rank offset (the usual value from Cormack et al.).
+    - `fetch_k`: candidates asked from each ranker (at least 4·k).
+    - `coverage_alpha`: strength of the term-coverage bonus; 0 disables it.
+    - `name_weight`: weight of a name relative to another content word in coverage.
+    - `title_credit`: credit for a term found only in the article title.
+    - `max_per_article`: diversity cap in the final k.
+    - `recency_half_life_days`, `recency_floor`, `future_grace_days`, `future_penalty`: the
+      as-of recency multiplier.
+    - `article_support`: per-article multiplier from the article's other candidate passages.
 
     The defaults were tuned on the RealTimeQA 2022 dev questions against the whole 3,698-article
     corpus (docs/benchmarks.md); each one was kept only where it raised MRR@10 there.
+    """
+
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    rrf_k: int = 60
+    fetch_k: int = 100
+    coverage_alpha: float = 1.0
+    name_weight: float = 2.0
+    title_credit: float = 0.5
+    max_per_article: int = 2
+    recency_half_life_days: float = 14.0
+    recency_floor: float = 0.05
+    future_grace_days: float = 0.0
+    future_penalty: float = 0.1
+    article_support: float = 1.0
+
+
+class Retrieval(ABC):
+    """What the core needs from retrieval: ranked live passages, one passage by id, keeping in step."""
+
+    @abstractmethod
+    def retrieve(self, query: str, *, k: int = 8, filters: Filters | None = None) -> RetrievalResult:
+        """The k best live passages for `query` under `filters`, best first."""
+
+    @abstractmethod
+    def passage(self, chunk_id: str) -> Passage | None:
+        """One live passage by chunk id, or None if it is gone."""
+
+    @abstractmethod
+    def refresh(self, *, force: bool = False) -> SyncStats | None:
+        """Bring side indexes in step with the store (cheap when nothing changed)."""
+
+
+class _Stopwatch:
+    """Accumulates milliseconds per named stage: `with watch("dense"): ...`."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] = self.timings.get(stage, 0.0) + _ms(started)
+
+
+class Retriever(Retrieval):
+    """Hybrid retriever over a `ChunkStore` and its `LexicalIndex`, tuned by a `RetrievalConfig`.
+
+    `refresh_seconds` (10.0): how often to check the store generation; 0 checks on every query.
     """
 
     def __init__(
@@ -84,41 +137,17 @@ class Retriever:
         store: ChunkStore,
         embedder: Embedder,
         lexical: LexicalIndex,
+        config: RetrievalConfig = RetrievalConfig(),
         *,
         refresh_seconds: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
-        dense_weight: float = 1.0,
-        lexical_weight: float = 1.0,
-        rrf_k: int = 60,
-        fetch_k: int = 100,
-        coverage_alpha: float = 1.0,
-        name_weight: float = 2.0,
-        title_credit: float = 0.5,
-        max_per_article: int = 2,
-        recency_half_life_days: float = 14.0,
-        recency_floor: float = 0.05,
-        future_grace_days: float = 0.0,
-        future_penalty: float = 0.1,
-        article_support: float = 1.0,
     ):
         self._store = store
         self._embedder = embedder
         self._lexical = lexical
+        self.config = config
         self.refresh_seconds = refresh_seconds
         self._clock = clock
-        self.dense_weight = dense_weight
-        self.lexical_weight = lexical_weight
-        self.rrf_k = rrf_k
-        self.fetch_k = fetch_k
-        self.coverage_alpha = coverage_alpha
-        self.name_weight = name_weight
-        self.title_credit = title_credit
-        self.max_per_article = max_per_article
-        self.recency_half_life_days = recency_half_life_days
-        self.recency_floor = recency_floor
-        self.future_grace_days = future_grace_days
-        self.future_penalty = future_penalty
-        self.article_support = article_support
         self._lock = threading.Lock()
         self._last_check: float | None = None
         self._seen_generation: int | None = None
@@ -148,84 +177,42 @@ class Retriever:
     # --- retrieval -----------------------------------------------------------------------------
     def retrieve(self, query: str, *, k: int = 8, filters: Filters | None = None) -> RetrievalResult:
         """The k best live passages for `query` under `filters` (see the module docstring)."""
-        timings: dict[str, float] = {}
+        watch = _Stopwatch()
         t = time.perf_counter()
         if self.refresh() is not None:
-            timings["sync"] = _ms(t)
+            watch.timings["sync"] = _ms(t)
         live = self._live
         filters = filters or Filters()
         if not query.strip() or k <= 0:
-            return RetrievalResult([], timings, 0)
+            return RetrievalResult([], watch.timings, 0)
 
         source_values: list[str] | None = None
         if filters.source:
             source_values = self._lexical.sources_named(filters.source)
             if not source_values:
-                return RetrievalResult([], timings, 0)
+                return RetrievalResult([], watch.timings, 0)
         since_ts, until_ts = date_bounds(filters.since, filters.until)
         if since_ts is not None and until_ts is not None and since_ts > until_ts:
-            return RetrievalResult([], timings, 0)
-        fetch = max(self.fetch_k, 4 * k)
+            return RetrievalResult([], watch.timings, 0)
+        cfg = self.config
+        fetch = max(cfg.fetch_k, 4 * k)
 
-        t = time.perf_counter()
-        vector = self._embedder.embed_query(query)
-        timings["embed"] = _ms(t)
-
-        t = time.perf_counter()
-        where = chroma_where(source_values, since_ts, until_ts)
-        dense = [(cid, s) for cid, s in self._store.query(vector, k=fetch, where=where) if cid in live]
-        timings["dense"] = _ms(t)
-
-        t = time.perf_counter()
-        lexical = [
-            (cid, s)
-            for cid, s in self._lexical.search(
-                query, fetch, source=filters.source, since_ts=since_ts, until_ts=until_ts
-            )
-            if cid in live
-        ]
-        timings["lexical"] = _ms(t)
-
-        t = time.perf_counter()
-        rrf: dict[str, float] = {}
-        dense_score = dict(dense)
-        lexical_score = dict(lexical)
-        for weight, ranking in ((self.dense_weight, dense), (self.lexical_weight, lexical)):
-            for rank, (cid, _) in enumerate(ranking, start=1):
-                rrf[cid] = rrf.get(cid, 0.0) + weight / (self.rrf_k + rank)
-        timings["fuse"] = _ms(t)
-
-        t = time.perf_counter()
-        chunks = {c.id: c for c in self._store.get_chunks(list(rrf))}  # drops ids deleted meanwhile
-        timings["fetch"] = _ms(t)
-
-        t = time.perf_counter()
-        coverage = self._coverage(list(chunks), analyse_query(query))
-        base = {cid: rrf[cid] * (1.0 + self.coverage_alpha * coverage.get(cid, 0.0)) for cid in chunks}
-        support = self._article_support(chunks, base)
-        scored: list[tuple[float, str]] = []
-        for cid, chunk in chunks.items():
-            score = base[cid] * support.get(chunk.article_id, 1.0)
-            if filters.as_of is not None:
-                score *= self.recency(chunk.published_at, filters.as_of)
-            scored.append((score, cid))
-        scored.sort(key=lambda sc: (-sc[0], sc[1]))
-        passages: list[Passage] = []
-        per_article: dict[str, int] = {}
-        for score, cid in scored:
-            chunk = chunks[cid]
-            if per_article.get(chunk.article_id, 0) >= self.max_per_article:
-                continue
-            per_article[chunk.article_id] = per_article.get(chunk.article_id, 0) + 1
-            passages.append(
-                to_passage(
-                    chunk, score=score, dense_score=dense_score.get(cid), lexical_score=lexical_score.get(cid)
-                )
-            )
-            if len(passages) >= k:
-                break
-        timings["fuse"] += _ms(t)
-        return RetrievalResult(passages, timings, len(chunks))
+        with watch("embed"):
+            vector = self._embedder.embed_query(query)
+        with watch("dense"):
+            where = chroma_where(source_values, since_ts, until_ts)
+            dense = [(cid, s) for cid, s in self._store.query(vector, k=fetch, where=where) if cid in live]
+        with watch("lexical"):
+            found = self._lexical.search(query, fetch, source=filters.source, since_ts=since_ts, until_ts=until_ts)
+            lexical = [(cid, s) for cid, s in found if cid in live]
+        with watch("fuse"):
+            rrf = self._fuse(dense, lexical)
+        with watch("fetch"):
+            chunks = {c.id: c for c in self._store.get_chunks(list(rrf))}  # drops ids deleted meanwhile
+        with watch("fuse"):
+            scored = self._score(chunks, rrf, query, filters)
+            passages = self._diversify(scored, chunks, dict(dense), dict(lexical), k)
+        return RetrievalResult(passages, watch.timings, len(chunks))
 
     def passage(self, chunk_id: str) -> Passage | None:
         """One live passage by chunk id (score 0), or None if it is gone or not live."""
@@ -236,11 +223,60 @@ class Retriever:
         return to_passage(found[0], score=0.0) if found else None
 
     # --- scoring parts -------------------------------------------------------------------------
+    def _fuse(self, dense: list[tuple[str, float]], lexical: list[tuple[str, float]]) -> dict[str, float]:
+        """Reciprocal rank fusion of the dense and lexical rankings (chunk id → RRF score)."""
+        cfg = self.config
+        rrf: dict[str, float] = {}
+        for weight, ranking in ((cfg.dense_weight, dense), (cfg.lexical_weight, lexical)):
+            for rank, (cid, _) in enumerate(ranking, start=1):
+                rrf[cid] = rrf.get(cid, 0.0) + weight / (cfg.rrf_k + rank)
+        return rrf
+
+    def _score(
+        self, chunks: dict[str, StoredChunk], rrf: dict[str, float], query: str, filters: Filters
+    ) -> list[tuple[float, str]]:
+        """RRF × coverage bonus × article support × recency, best first (ties by chunk id)."""
+        coverage = self._coverage(list(chunks), analyse_query(query))
+        alpha = self.config.coverage_alpha
+        base = {cid: rrf[cid] * (1.0 + alpha * coverage.get(cid, 0.0)) for cid in chunks}
+        support = self._article_support(chunks, base)
+        scored: list[tuple[float, str]] = []
+        for cid, chunk in chunks.items():
+            score = base[cid] * support.get(chunk.article_id, 1.0)
+            if filters.as_of is not None:
+                score *= self.recency(chunk.published_at, filters.as_of)
+            scored.append((score, cid))
+        scored.sort(key=lambda sc: (-sc[0], sc[1]))
+        return scored
+
+    def _diversify(
+        self,
+        scored: list[tuple[float, str]],
+        chunks: dict[str, StoredChunk],
+        dense_score: dict[str, float],
+        lexical_score: dict[str, float],
+        k: int,
+    ) -> list[Passage]:
+        """The first k of `scored` with at most `max_per_article` passages per article."""
+        passages: list[Passage] = []
+        per_article: dict[str, int] = {}
+        for score, cid in scored:
+            chunk = chunks[cid]
+            if per_article.get(chunk.article_id, 0) >= self.config.max_per_article:
+                continue
+            per_article[chunk.article_id] = per_article.get(chunk.article_id, 0) + 1
+            passages.append(
+                to_passage(chunk, score=score, dense_score=dense_score.get(cid), lexical_score=lexical_score.get(cid))
+            )
+            if len(passages) >= k:
+                break
+        return passages
+
     def _coverage(self, chunk_ids: list[str], terms: QueryTerms) -> dict[str, float]:
         """Weighted fraction of the question's names and other content words in each passage."""
-        units = [(name, self.name_weight) for name in terms.names] + [(w, 1.0) for w in terms.plain_words]
+        units = [(name, self.config.name_weight) for name in terms.names] + [(w, 1.0) for w in terms.plain_words]
         total = sum(w for _, w in units)
-        if not chunk_ids or total <= 0 or self.coverage_alpha == 0:
+        if not chunk_ids or total <= 0 or self.config.coverage_alpha == 0:
             return {}
         presence = self._lexical.phrase_presence(chunk_ids, [u for u, _ in units])
         out: dict[str, float] = {}
@@ -251,7 +287,7 @@ class Retriever:
                 if cid in in_text:
                     got += weight
                 elif cid in title_only:
-                    got += weight * self.title_credit
+                    got += weight * self.config.title_credit
             out[cid] = got / total
         return out
 
@@ -262,7 +298,7 @@ class Retriever:
         mentions the topic in one paragraph has one. Without this, digests ("5 things to know…")
         outrank the article the question is about.
         """
-        if self.article_support <= 0:
+        if self.config.article_support <= 0:
             return {}
         by_article: dict[str, list[float]] = {}
         for cid, chunk in chunks.items():
@@ -271,15 +307,16 @@ class Retriever:
         for aid, scores in by_article.items():
             scores.sort(reverse=True)
             rest = sum(scores[1:]) / scores[0] if scores[0] > 0 else 0.0
-            out[aid] = 1.0 + self.article_support * min(rest, 1.0)
+            out[aid] = 1.0 + self.config.article_support * min(rest, 1.0)
         return out
 
     def recency(self, published_at: datetime | None, as_of: date) -> float:
         """The as-of recency multiplier in (0, 1] for a passage dated `published_at`."""
-        half_life = max(self.recency_half_life_days, 1e-9)
+        cfg = self.config
+        half_life = max(cfg.recency_half_life_days, 1e-9)
 
         def decay(days: float) -> float:
-            return self.recency_floor + (1.0 - self.recency_floor) * math.pow(0.5, max(days, 0.0) / half_life)
+            return cfg.recency_floor + (1.0 - cfg.recency_floor) * math.pow(0.5, max(days, 0.0) / half_life)
 
         if published_at is None:
             return decay(half_life)
@@ -288,9 +325,9 @@ class Retriever:
         if age >= 0:
             return decay(age)
         ahead = -age
-        if ahead <= self.future_grace_days:
+        if ahead <= cfg.future_grace_days:
             return decay(0.0)
-        return self.future_penalty * decay(ahead)
+        return cfg.future_penalty * decay(ahead)
 
 
 def to_passage(

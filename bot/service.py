@@ -18,6 +18,7 @@ from bot.conversation import (
     validate_question,
 )
 from bot.core import Filters, Newsroom, ProgressCallback, Turn
+from bot.retrieval import Retrieval
 from index.indexer import Indexer, collect_stats
 from index.locking import LockBusy, acquire_index_lock
 from index.models import IndexReport, IndexStats
@@ -37,7 +38,7 @@ class NewsroomService(Newsroom):
     def __init__(
         self,
         *,
-        retriever,
+        retriever: Retrieval,
         answerer: Answerer,
         indexer: Indexer,
         corpus_dir: Path,

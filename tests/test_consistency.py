@@ -11,6 +11,7 @@ chunks its manifest snapshot does not list: the dense-only case then mixes versi
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import random
 import re
 import threading
@@ -90,12 +91,12 @@ def test_answers_during_reindex_never_mix_versions_or_fail(newsroom, ranking):
     # Widen the windows between the indexer's writes (new chunks written but not committed; old
     # chunks not yet deleted) so readers land in them: several batches a run, a pause per write.
     newsroom.indexer.batch_chunks = 8
-    newsroom.retriever.max_per_article = 4  # several passages of one article per answer
+    config = replace(newsroom.retriever.config, max_per_article=4)  # several passages of one article per answer
     if ranking == "dense-only":
         # BM25 and the coverage bonus only know committed chunks and would outrank uncommitted
         # ones anyway; dense-only puts the live-chunk filter of the vector search to the test.
-        newsroom.retriever.lexical_weight = 0.0
-        newsroom.retriever.coverage_alpha = 0.0
+        config = replace(config, lexical_weight=0.0, coverage_alpha=0.0)
+    newsroom.retriever.config = config
     newsroom.indexer.hooks = IndexerHooks(after_write=lambda _n: time.sleep(0.03))
 
     stop = threading.Event()

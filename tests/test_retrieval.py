@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.core import Filters
-from bot.retrieval import Retriever, chroma_where, date_bounds
+from bot.retrieval import RetrievalConfig, Retriever, chroma_where, date_bounds
 from index.embedder import Embedder, HashingEmbedder
 from index.lexical import LexicalIndex
 from index.models import Chunk
@@ -198,8 +198,8 @@ def lexical(tmp_path) -> LexicalIndex:
     index.close()
 
 
-def retriever(store, lexical, embedder: Embedder = HASHING, **kw) -> Retriever:
-    return Retriever(store, embedder, lexical, refresh_seconds=kw.pop("refresh_seconds", 0.0), **kw)
+def retriever(store, lexical, embedder: Embedder = HASHING, **knobs) -> Retriever:
+    return Retriever(store, embedder, lexical, RetrievalConfig(**knobs), refresh_seconds=0.0)
 
 
 def article_ids(result) -> list[str]:
@@ -332,10 +332,10 @@ def test_as_of_favours_coverage_from_around_that_date(store, lexical):
 
     # The multiplier itself: same day = 1, one half-life back is halfway to the floor, the day
     # after as_of is already "later" (cut by future_penalty), a week after falls below a month back.
-    half = r.recency_floor + (1 - r.recency_floor) * 0.5
+    half = r.config.recency_floor + (1 - r.config.recency_floor) * 0.5
     assert r.recency(noon, as_of) == pytest.approx(1.0, abs=0.05)
-    assert r.recency(noon - timedelta(days=r.recency_half_life_days - 0.5), as_of) == pytest.approx(half)
-    assert r.recency(noon + timedelta(days=1), as_of) < r.future_penalty
+    assert r.recency(noon - timedelta(days=r.config.recency_half_life_days - 0.5), as_of) == pytest.approx(half)
+    assert r.recency(noon + timedelta(days=1), as_of) < r.config.future_penalty
     assert r.recency(noon + timedelta(days=7), as_of) < r.recency(noon - timedelta(days=30), as_of)
     assert r.recency(None, as_of) == pytest.approx(half)
 
