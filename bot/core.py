@@ -1,7 +1,9 @@
 """The one core API that the Telegram bot, the CLI and the REPL call.
 
 Interfaces parse input, call a `Newsroom` method and format the result; they never reach
-into the store, the retriever or the answerers themselves.
+into the store, the retriever or the answerers themselves. The error types an interface maps to
+a message (and the CLI to an exit code) are exported here: `BackendUnavailable` (store, embedding
+model or data folder unusable), `ReindexBusy`/`Busy`, `IndexRefused`, `ConfigError`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,40 @@ from datetime import date
 from pathlib import Path
 
 from bot.answer import Answer, Passage
+from index.errors import BackendUnavailable
+from index.indexer import IndexRefused
 from index.models import IndexProgress, IndexReport, IndexStats
+
+__all__ = [
+    "BackendUnavailable",
+    "Busy",
+    "ConfigError",
+    "Filters",
+    "IndexRefused",
+    "Newsroom",
+    "ProgressCallback",
+    "ReindexBusy",
+    "Turn",
+]
+
+
+class ConfigError(ValueError):
+    """A setting has a bad value; the message is one line naming the setting."""
+
+
+class Busy(RuntimeError):
+    """Another process holds what this one needs (the index lock, or a bot owns the embedded store).
+
+    `holder` describes that process when it is known (`index.locking.LockHolder`).
+    """
+
+    def __init__(self, message: str, holder: object | None = None):
+        super().__init__(message)
+        self.holder = holder
+
+
+class ReindexBusy(Busy):
+    """A reindex is already running (in this process, or another holds the store's index lock)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +97,14 @@ class Newsroom(ABC):
         rebuild: bool = False,
         force: bool = False,
         progress: ProgressCallback | None = None,
+        wait: float = 0.0,
     ) -> IndexReport:
-        """Bring the index in step with the corpus folder (incremental unless `rebuild`)."""
+        """Bring the index in step with the corpus folder (incremental unless `rebuild`).
+
+        Raises `ReindexBusy` if another reindex still runs after `wait` seconds, `IndexRefused`
+        when the run would remove most of the index without `force`, `FileNotFoundError` when the
+        corpus folder is missing, `BackendUnavailable` when the store or model fails.
+        """
 
     @abstractmethod
     def stats(self) -> IndexStats:

@@ -1,4 +1,4 @@
-"""`newsbot eval`: retrieval and answer metrics of the current index on a questions file.
+"""Retrieval and answer metrics of an index on a questions file (`newsbot eval`, the benchmarks).
 
 Metrics are at article level: the ranked passages of an answer are mapped to their article ids,
 first occurrence kept, and the top 10 distinct articles are scored against the gold ids.
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -18,13 +17,10 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import click
-
 from bot.answer import Answer, Passage
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.core import Newsroom
-    from bot.settings import Settings
 
 RANK_DEPTH = 10  # articles scored per question (Hits@10, MRR@10)
 MIN_RETRIEVAL_DEPTH = 20  # passages asked for, so that ~10 distinct articles come back
@@ -404,49 +400,3 @@ def format_report(report: EvalReport) -> str:
 def _one_line(text: str, width: int) -> str:
     flat = _SPACES.sub(" ", text).strip()
     return flat if len(flat) <= width else flat[: width - 1] + "…"
-
-
-def _default_newsroom_factory(settings: Settings) -> Newsroom:
-    from bot.wiring import build_newsroom  # heavy: model, store
-
-    return build_newsroom(settings)
-
-
-@click.command("eval")
-@click.argument("questions_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (metrics + per-question rows).")
-@click.option(
-    "--k",
-    type=click.IntRange(1, 200),
-    default=DEFAULT_K,
-    show_default=True,
-    help=f"Passages retrieved per question (at least {MIN_RETRIEVAL_DEPTH} are asked for, for Hits@10).",
-)
-@click.pass_context
-def eval_command(ctx: click.Context, questions_file: Path, as_json: bool, k: int) -> None:
-    """Score the current index on QUESTIONS_FILE (JSONL: id, question, answer, gold_article_ids,
-    optional question_date used as the as-of date): Hits@1/5/10, MRR@10, answer containment,
-    abstention rate, citation validity and latency."""
-    from bot.settings import SettingsError, load_settings
-
-    try:
-        questions = load_questions(questions_file)
-    except QuestionsFileError as exc:
-        raise click.ClickException(str(exc)) from None
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
-    obj = ctx.obj if isinstance(ctx.obj, dict) else {}
-    factory: Callable[[Settings], Newsroom] = obj.get("newsroom_factory") or _default_newsroom_factory
-    newsroom = factory(settings)
-
-    def tick(done: int, total: int) -> None:
-        click.echo(f"\r{done}/{total} questions", nl=done == total, err=True)
-
-    show_progress = not as_json and sys.stderr.isatty()
-    report = run_eval(newsroom, questions, k=k, progress=tick if show_progress else None)
-    if as_json:
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
-    else:
-        click.echo(format_report(report))

@@ -1,10 +1,13 @@
-"""Plain-text rendering of answers for the terminal (`newsbot ask` and the REPL)."""
+"""Plain-text rendering for the terminal (`newsbot ask`, `index`, `stats` and the REPL); `report_lines`
+is also what Telegram's reindex summary is made of."""
 
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 from bot.answer import Answer, Citation, Passage
+from index.models import IndexReport, IndexStats
 
 _QUOTE_MAX = 400
 _PASSAGE_MAX = 300
@@ -80,3 +83,56 @@ def _shorten(text: str, limit: int) -> str:
 
 def _indent(text: str) -> str:
     return textwrap.indent(text, "    ")
+
+
+def report_lines(report: IndexReport, *, bullet: str = "-", max_listed: int | None = None) -> list[str]:
+    """The summary of a reindex, line by line (the terminal and Telegram both render these).
+
+    `max_listed` caps the skipped files and warnings listed (Telegram's message is short).
+    """
+    if report.refused:
+        return [f"Reindex refused: {report.refused}"]
+    lines = [
+        f"Reindex done in {report.seconds:.1f} s: {report.added} added, {report.updated} updated, "
+        f"{report.removed} removed, {report.unchanged} unchanged; {report.chunks} chunks in the index."
+    ]
+    if report.embedded_chunks:
+        lines.append(f"Embedded {report.embedded_chunks} chunks.")
+    if report.repaired:
+        lines.append(f"Repaired: {report.repaired}.")
+    if report.full_rebuild_reason:
+        lines.append(f"Full rebuild: {report.full_rebuild_reason}.")
+    shown = report.skipped if max_listed is None else report.skipped[:max_listed]
+    if report.skipped:
+        lines.append(f"Skipped {len(report.skipped)} file(s):")
+        for skip in shown:
+            where = f"{skip.path}:{skip.line}" if skip.line is not None else skip.path
+            lines.append(f"{bullet} {where}: {skip.reason}")
+        if len(report.skipped) > len(shown):
+            lines.append(f"… and {len(report.skipped) - len(shown)} more")
+    warnings = report.warnings if max_listed is None else report.warnings[:max_listed]
+    lines += [f"Warning: {w}" for w in warnings]
+    return lines
+
+
+def format_report(report: IndexReport, corpus: Path) -> str:
+    """The terminal summary of a reindex of `corpus`."""
+    return "\n".join([f"Corpus: {corpus}", *report_lines(report, bullet="  -")])
+
+
+def format_stats(stats: IndexStats) -> str:
+    """The human form of `newsbot stats`."""
+    span = "—"
+    if stats.earliest and stats.latest:
+        span = f"{stats.earliest.date().isoformat()} … {stats.latest.date().isoformat()}"
+    lines = [
+        f"Articles: {stats.articles}",
+        f"Chunks:   {stats.chunks}",
+        f"Dates:    {span}",
+        f"Store:    {stats.store}",
+        f"Model:    {stats.model or '—'}",
+        f"Chunker:  {stats.chunker or '—'}",
+        "Sources:" + ("" if stats.sources else " —"),
+    ]
+    lines += [f"  {name}: {count}" for name, count in stats.sources.items()]
+    return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""`newsbot repl`: ask questions in a loop, with follow-ups and developer commands.
+"""The REPL: ask questions in a loop, with follow-ups and developer commands (`newsbot repl`, `newsbot run`).
 
 Works interactively (prompt, line editing and history in ~/.newsbot_history via readline) and
 with piped input (no prompt or banner, answers only), e.g. `printf 'Q1\\nQ2\\n' | newsbot repl`.
@@ -9,16 +9,12 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from typing import TextIO
-
-import click
 
 from bot.answer import Answer
 from bot.core import Filters, Newsroom, Turn
 from bot.formatting_text import format_answer, format_passages, format_sources, format_timings
-from bot.cli_ask import parse_date
 
 PROMPT = "newsbot> "
 HISTORY_TURNS = 6  # earlier exchanges passed to `Newsroom.ask` for follow-up resolution
@@ -48,7 +44,7 @@ def run_repl(
     Interactive mode (a TTY on `sys.stdin`) shows a prompt and keeps readline history in
     `history_file` (default ~/.newsbot_history); otherwise lines are read silently from `stdin`.
     """
-    interactive = stdin is sys.stdin and _isatty(stdin)
+    interactive = stdin is sys.stdin and is_terminal(stdin)
     if interactive:
         read_line = _interactive_reader(history_file or Path.home() / HISTORY_FILE)
     else:
@@ -129,7 +125,8 @@ class _Session:
         self.out.flush()
 
 
-def _isatty(stream: TextIO) -> bool:
+def is_terminal(stream: TextIO) -> bool:
+    """True when `stream` is an interactive terminal (False for pipes, files and closed streams)."""
     try:
         return stream.isatty()
     except (AttributeError, ValueError):
@@ -167,32 +164,3 @@ def _interactive_reader(history_file: Path) -> Callable[[], str]:
 
     atexit.register(save)
     return lambda: input(PROMPT)
-
-
-@click.command("repl")
-@click.option(
-    "--k", type=click.IntRange(1, 100), default=None, help="Passages to retrieve (default NEWSBOT_TOP_K)."
-)
-@click.option("--source", default=None, help="Only this outlet (e.g. 'KBS News').")
-@click.option(
-    "--as-of", "as_of", callback=parse_date, default=None, help="Favour coverage from around YYYY-MM-DD."
-)
-def repl_command(k: int | None, source: str | None, as_of: date | None) -> None:
-    """Ask questions in a loop (follow-ups understood); :help lists the commands."""
-    from bot.cli_index import EXIT_BACKEND, ensure_index, load_settings_or_exit
-    from bot.wiring import build_newsroom
-    from index.embedder import EmbedderError
-    from index.store import StoreError
-
-    settings = load_settings_or_exit()  # a bad setting: one line on stderr, exit code 2
-    filters = Filters(source=source, as_of=as_of) if (source or as_of) else None
-    try:
-        newsroom = build_newsroom(settings)
-        ensure_index(settings, newsroom)
-        if _isatty(sys.stdin):
-            click.echo(BANNER)
-        code = run_repl(newsroom, sys.stdin, sys.stdout, k=k, filters=filters)
-    except (StoreError, EmbedderError) as exc:
-        click.echo(f"newsbot: {exc}", err=True)
-        raise SystemExit(EXIT_BACKEND) from None
-    raise SystemExit(code)

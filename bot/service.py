@@ -17,7 +17,7 @@ from bot.conversation import (
     resolve_followup,
     validate_question,
 )
-from bot.core import Filters, Newsroom, ProgressCallback, Turn
+from bot.core import Filters, Newsroom, ProgressCallback, ReindexBusy, Turn
 from bot.retrieval import Retrieval
 from index.indexer import Indexer, collect_stats
 from index.locking import LockBusy, acquire_index_lock
@@ -26,10 +26,6 @@ from index.models import IndexReport, IndexStats
 Rewriter = Callable[[Sequence[Turn], str], str | None]
 
 log = logging.getLogger(__name__)
-
-
-class ReindexBusy(LockBusy):
-    """A reindex is already running (in this process, or another holds the store's index lock)."""
 
 
 class NewsroomService(Newsroom):
@@ -108,11 +104,12 @@ class NewsroomService(Newsroom):
         rebuild: bool = False,
         force: bool = False,
         progress: ProgressCallback | None = None,
+        wait: float = 0.0,
     ) -> IndexReport:
         """Run the incremental indexer; readers switch to the new index when it commits.
 
         Raises `ReindexBusy` when a reindex already runs in this process, or (embedded store)
-        when another process holds `<data_dir>/index.lock` or its bot owns the store.
+        when another process still holds `<data_dir>/index.lock` after `wait` seconds.
         """
         if not self._reindex_lock.acquire(blocking=False):
             raise ReindexBusy("a reindex is already running")
@@ -121,7 +118,7 @@ class NewsroomService(Newsroom):
             data_dir = getattr(self.store, "data_dir", None)
             if data_dir is not None:
                 try:
-                    os_lock = acquire_index_lock(data_dir, command="newsbot reindex")
+                    os_lock = acquire_index_lock(data_dir, wait=wait, command="newsbot reindex")
                 except LockBusy as exc:
                     raise ReindexBusy(str(exc), exc.holder) from None
             try:

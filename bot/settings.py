@@ -8,10 +8,12 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.core import ConfigError
+
 IdList = Annotated[list[int], NoDecode]
 
 
-class SettingsError(ValueError):
+class SettingsError(ConfigError):
     """A setting has a bad value; the message is one line naming the setting."""
 
 

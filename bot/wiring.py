@@ -1,31 +1,73 @@
-"""The one place where settings become objects: embedder, store, indexer, retriever, answerer."""
+"""The one place where settings become objects: embedder, store, indexer, retriever, answerer.
+
+Entry points build the core through a `Wiring`; tests and benchmarks pass one holding their
+stand-ins (a fast embedder, indexer hooks, a chat model) instead of switches in the settings.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
+from bot.core import Busy, Newsroom
 from bot.settings import Settings
 from index.chunking import DEFAULT_CONFIG
-from index.embedder import CachedEmbedder, Embedder, HashingEmbedder, SentenceTransformerEmbedder
-from index.indexer import Indexer
+from index.embedder import CachedEmbedder, Embedder, SentenceTransformerEmbedder
+from index.indexer import Indexer, IndexerHooks
 from index.store import ChunkStore, open_store
 
 log = logging.getLogger(__name__)
 
 
-TEST_EMBEDDER = "test:hashing"
+@dataclass(frozen=True, slots=True)
+class Wiring:
+    """What an entry point may swap in before the core is built from settings.
+
+    `embedder` replaces the configured model; `indexer_hooks` are handed to the indexer (the kill
+    test's planned crashes); `chat_model` replaces the configured LLM; `newsroom_factory`
+    replaces the whole core. The default `Wiring()` is production: everything from settings.
+    """
+
+    embedder: Embedder | None = None
+    indexer_hooks: IndexerHooks | None = None
+    chat_model: Any = None
+    newsroom_factory: Callable[[Settings], Newsroom] | None = None
+
+    def newsroom(self, settings: Settings, *, serving: str | None = None) -> Newsroom:
+        """The core for `settings`; with `serving` (a command name) the bot's claim on the store first."""
+        if serving is not None:
+            claim_store_for_bot(settings, command=serving)
+        if self.newsroom_factory is not None:
+            return self.newsroom_factory(settings)
+        return build_newsroom(
+            settings, embedder=self.embedder, chat_model=self.chat_model, hooks=self.indexer_hooks
+        )
+
+
+def claim_store_for_bot(settings: Settings, *, command: str) -> None:
+    """A bot owns the embedded store while it runs (docs/resilience.md): `<data_dir>/serve.lock`.
+
+    Taken before the store is opened and held for the life of the process (the kernel releases it
+    when the process ends). Nothing to claim in server mode. Raises `Busy` when another bot runs
+    on this data dir or a reindex is still going after 30 s.
+    """
+    if settings.server_mode:
+        return
+    from index.locking import LockBusy, acquire_serve_lock
+
+    try:
+        acquire_serve_lock(settings.data_dir, command=command)
+    except LockBusy as exc:
+        raise Busy(str(exc), exc.holder) from None
 
 
 def build_embedder(settings: Settings) -> Embedder:
     """The embedding model (loaded on first use) run by `embedding_backend`, cached on disk in local mode.
 
     The onnx backends export the model once into ~/.cache/newsbot/onnx (see docs/onnx.md).
-
-    `NEWSBOT_EMBEDDING_MODEL=test:hashing` selects the fast hashing embedder: for tests that run
-    whole processes (server mode, crash tests) where the real model adds nothing to what is checked.
     """
-    if settings.embedding_model == TEST_EMBEDDER:
-        return HashingEmbedder()
     embedder: Embedder
     if settings.embedding_backend == "torch":
         embedder = SentenceTransformerEmbedder(settings.embedding_model, batch_size=settings.embedding_batch_size)
@@ -52,13 +94,20 @@ def build_store(settings: Settings) -> ChunkStore:
     )
 
 
-def build_indexer(settings: Settings, *, store: ChunkStore | None = None, embedder: Embedder | None = None) -> Indexer:
+def build_indexer(
+    settings: Settings,
+    *,
+    store: ChunkStore | None = None,
+    embedder: Embedder | None = None,
+    hooks: IndexerHooks | None = None,
+) -> Indexer:
     """An indexer over the configured store and model."""
     return Indexer(
         store or build_store(settings),
         embedder or build_embedder(settings),
         chunker=DEFAULT_CONFIG,
         max_chars=settings.max_article_chars,
+        hooks=hooks,
     )
 
 
@@ -67,8 +116,9 @@ def build_newsroom(
     *,
     store: ChunkStore | None = None,
     embedder: Embedder | None = None,
-    chat_model=None,
-):
+    chat_model: Any = None,
+    hooks: IndexerHooks | None = None,
+) -> Newsroom:
     """The full core (`bot.service.NewsroomService`) wired from settings; fakes may be passed in."""
     from bot.extractive import ExtractiveAnswerer
     from bot.retrieval import Retriever
@@ -77,7 +127,7 @@ def build_newsroom(
 
     store = store or build_store(settings)
     embedder = embedder or build_embedder(settings)
-    indexer = build_indexer(settings, store=store, embedder=embedder)
+    indexer = build_indexer(settings, store=store, embedder=embedder, hooks=hooks)
     # One lexical file per collection prefix: it records the store generation it was synced to.
     lexical_path = None if settings.server_mode else settings.data_dir / f"lexical-{settings.collection_prefix}.sqlite"
     lexical = LexicalIndex(lexical_path)

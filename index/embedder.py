@@ -13,10 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
+from index.errors import BackendUnavailable
+
 PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
 
 
-class EmbedderError(RuntimeError):
+class EmbedderError(BackendUnavailable):
     """The embedding model could not be loaded or run."""
 
 

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from index.errors import BackendUnavailable
 from index.models import Chunk
 
 _T = TypeVar("_T")
@@ -35,7 +36,7 @@ MANIFEST_VECTOR = [1.0]  # manifest records are never searched; Chroma still wan
 _BATCH = 1000
 
 
-class StoreError(RuntimeError):
+class StoreError(BackendUnavailable):
     """The store could not be opened or reached; the message says where and what to do."""
 
 

@@ -12,14 +12,14 @@ from click.testing import CliRunner
 from fake_openai import FakeOpenAI, ScriptedReply
 
 from bot.answer import Answer, Answerer, Passage
-from bot.cli import cli
 from bot.settings import Settings
 from bot.wiring import build_newsroom
+from index.embedder import HashingEmbedder
 
 try:
-    from newsbot_env import seed_cli_env
+    from newsbot_env import seed_cli_env, cli
 except ModuleNotFoundError:  # tests/ imported as a package
-    from tests.newsbot_env import seed_cli_env  # type: ignore[no-redef]
+    from tests.newsbot_env import seed_cli_env, cli  # type: ignore[no-redef]
 
 INFLATION_BODY = (
     "Will prices fall this spring? Who pays for the rising rents? "
@@ -107,9 +107,8 @@ def _newsroom_with(tmp_path: Path, answerer: Answerer):
         _env_file=None,
         corpus_dir=tmp_path / "corpus",
         data_dir=tmp_path / "data",
-        embedding_model="test:hashing",
     )
-    wired = build_newsroom(settings)
+    wired = build_newsroom(settings, embedder=HashingEmbedder())
     return NewsroomService(
         retriever=wired.retriever, answerer=answerer, indexer=wired.indexer, corpus_dir=settings.corpus_dir
     )

@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
 
 try:
-    from newsbot_env import SEED, seed_cli_env
+    from newsbot_env import SEED, seed_cli_env, cli
 except ModuleNotFoundError:  # tests/ imported as a package
-    from tests.newsbot_env import SEED, seed_cli_env  # type: ignore[no-redef]
+    from tests.newsbot_env import SEED, seed_cli_env, cli  # type: ignore[no-redef]
 
 SEED_ID = SEED.name
 LAMMY_SENTENCE = (

@@ -10,29 +10,28 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
 
 try:
-    from newsbot_env import SEED, seed_cli_env
+    from newsbot_env import SEED, seed_cli_env, cli
 except ModuleNotFoundError:  # tests/ imported as a package
-    from tests.newsbot_env import SEED, seed_cli_env  # type: ignore[no-redef]
+    from tests.newsbot_env import SEED, seed_cli_env, cli  # type: ignore[no-redef]
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
 def env(tmp_path, monkeypatch):
-    """A corpus with the seed article, a fresh data dir, and the fast test embedder."""
+    """A corpus with the seed article and a fresh data dir (`cli` wires in the fast test embedder)."""
     return seed_cli_env(tmp_path, monkeypatch)
 
 
-def run(*args: str):
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+def run(*args: str, group=cli):
+    result = CliRunner().invoke(group, list(args), catch_exceptions=False)
     return result
 
 
-def index_json():
-    result = run("index", "--json")
+def index_json(group=cli):
+    result = run("index", "--json", group=group)
     return result.exit_code, json.loads(result.stdout)
 
 
@@ -142,11 +141,13 @@ def test_help_is_fast_because_heavy_modules_stay_unimported():
 
 @pytest.mark.model
 def test_seed_corpus_with_the_real_model(env, monkeypatch):
+    from bot.cli import cli as production_cli
+
     monkeypatch.setenv("NEWSBOT_EMBEDDING_MODEL", "packaged")
     monkeypatch.setenv("NEWSBOT_EMBEDDING_CACHE", "false")
-    code, first = index_json()
+    code, first = index_json(production_cli)
     assert code == 0 and first["added"] == 1
-    code, second = index_json()
+    code, second = index_json(production_cli)
     assert (second["added"], second["updated"], second["embedded_chunks"]) == (0, 0, 0)
-    stats = json.loads(run("stats", "--json").stdout)
+    stats = json.loads(run("stats", "--json", group=production_cli).stdout)
     assert stats["model"] == "packaged:all-MiniLM-L6-v2"

@@ -28,9 +28,9 @@ from pathlib import Path
 import pytest
 
 try:
-    from newsbot_env import subprocess_env
+    from newsbot_env import NEWSBOT, cli, subprocess_env
 except ModuleNotFoundError:  # tests/ imported as a package
-    from tests.newsbot_env import subprocess_env  # type: ignore[no-redef]
+    from tests.newsbot_env import NEWSBOT, cli, subprocess_env  # type: ignore[no-redef]
 
 from index.chunking import DEFAULT_CONFIG, chunk_article, embedding_text
 from index.embedder import HashingEmbedder
@@ -105,7 +105,7 @@ def cli_env(corpus_dir: Path, data_dir: Path, **extra: str) -> dict[str, str]:
 
 def start_index(env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "index", "--json"],
+        [*NEWSBOT, "index", "--json"],
         cwd=env["NEWSBOT_DATA_DIR"],  # no stray .env from the repo
         env=env,
         stdout=subprocess.PIPE,
@@ -312,7 +312,7 @@ def test_serve_lock_waits_for_a_running_reindex_then_gives_up_cleanly(tmp_path):
 
 def _index_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "index", "--json", *args],
+        [*NEWSBOT, "index", "--json", *args],
         cwd=env["NEWSBOT_DATA_DIR"],
         env=env,
         capture_output=True,
@@ -377,7 +377,6 @@ def test_newsbot_index_refuses_while_locked_and_runs_after_the_holder_is_killed(
 def test_newsbot_run_with_a_bot_token_refuses_when_a_bot_already_owns_the_store(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from bot.cli import cli
     from index.locking import acquire_serve_lock
 
     monkeypatch.chdir(tmp_path)
@@ -386,7 +385,6 @@ def test_newsbot_run_with_a_bot_token_refuses_when_a_bot_already_owns_the_store(
     env = {
         "NEWSBOT_CORPUS_DIR": str(tmp_path / "corpus"),
         "NEWSBOT_DATA_DIR": str(tmp_path / "data"),
-        "NEWSBOT_EMBEDDING_MODEL": "test:hashing",
         "NEWSBOT_TELEGRAM_TOKEN": "123456:TEST-token",
     }
     serve = acquire_serve_lock(tmp_path / "data", wait=0)

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from bot.answer import ABSTAIN_TEXT, Answer, Citation, Passage
 from bot.cli import cli
+from bot.wiring import Wiring
 from bot.core import Filters, Newsroom
 from bot.evaluation import (
     EvalQuestion,
@@ -343,7 +344,7 @@ def test_cli_json_prints_only_json(cli_env: Path):
     _, answers = build_set()
     newsroom = FakeNewsroom(answers=answers)
     factory, seen = _factory(newsroom)
-    result = CliRunner().invoke(cli, ["eval", str(cli_env), "--json", "--k", "25"], obj={"newsroom_factory": factory})
+    result = CliRunner().invoke(cli, ["eval", str(cli_env), "--json", "--k", "25"], obj=Wiring(newsroom_factory=factory))
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert out["metrics"]["hits_at_1"] == 0.25
@@ -356,7 +357,7 @@ def test_cli_json_prints_only_json(cli_env: Path):
 def test_cli_table(cli_env: Path):
     _, answers = build_set()
     factory, _ = _factory(FakeNewsroom(answers=answers))
-    result = CliRunner().invoke(cli, ["eval", str(cli_env)], obj={"newsroom_factory": factory})
+    result = CliRunner().invoke(cli, ["eval", str(cli_env)], obj=Wiring(newsroom_factory=factory))
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert "  Hits@1                  0.250" in lines
@@ -368,7 +369,7 @@ def test_cli_table(cli_env: Path):
 def test_cli_bad_line_is_a_clear_error(cli_env: Path):
     cli_env.write_text(cli_env.read_text(encoding="utf-8") + "{oops\n", encoding="utf-8")
     factory, seen = _factory(FakeNewsroom())
-    result = CliRunner().invoke(cli, ["eval", str(cli_env), "--json"], obj={"newsroom_factory": factory})
+    result = CliRunner().invoke(cli, ["eval", str(cli_env), "--json"], obj=Wiring(newsroom_factory=factory))
     assert result.exit_code == 1
     assert result.stdout == ""
     assert f"Error: {cli_env}:5: not valid JSON" in result.stderr

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import subprocess
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +19,12 @@ from pathlib import Path
 import pytest
 
 try:
-    from newsbot_env import subprocess_env
+    from newsbot_env import NEWSBOT, cli, subprocess_env
 except ModuleNotFoundError:  # tests/ imported as a package
-    from tests.newsbot_env import subprocess_env  # type: ignore[no-redef]
+    from tests.newsbot_env import NEWSBOT, cli, subprocess_env  # type: ignore[no-redef]
 from click.testing import CliRunner
 
 from bot.answer import ABSTAIN_TEXT
-from bot.cli import cli
 from bot.conversation import EXAMPLE_QUESTION, MAX_QUESTION_CHARS
 from bot.repl import run_repl
 from bot.settings import Settings
@@ -199,7 +199,6 @@ def test_cli_ask_replies_clearly(dirs, newsroom, monkeypatch, tmp_path):
     env = {
         "NEWSBOT_CORPUS_DIR": str(corpus_dir),
         "NEWSBOT_DATA_DIR": str(data_dir),
-        "NEWSBOT_EMBEDDING_MODEL": "test:hashing",
         "NEWSBOT_LLM_PROVIDER": "none",
     }
     runner = CliRunner()
@@ -232,7 +231,7 @@ def test_cli_ask_with_invalid_utf8_in_argv(dirs, newsroom, tmp_path):
 
     def ask(*extra: bytes) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
-            [sys.executable.encode(), b"-m", b"bot.cli", b"ask", question, *extra],
+            [*(os.fsencode(part) for part in NEWSBOT), b"ask", question, *extra],
             cwd=tmp_path,
             env=env,
             capture_output=True,

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from bot.answer import ABSTAIN_TEXT, Answer, Citation, Passage
 from bot.core import Filters
 from bot.formatting_text import format_answer, format_passages, format_timings
-from bot.repl import PROMPT, repl_command, run_repl
+from bot.cli.repl import repl_command
+from bot.repl import PROMPT, run_repl
 
 try:
     from conftest import FakeNewsroom

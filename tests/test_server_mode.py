@@ -25,6 +25,7 @@ import pytest
 
 from chroma_server import ChromaServer, chroma_binary  # tests/ is on sys.path (rootdir-relative imports)
 from fake_bot_api import TOKEN, FakeBotApi, text_message
+from newsbot_env import NEWSBOT
 
 pytestmark = pytest.mark.skipif(not chroma_binary().exists(), reason="no chroma executable in the venv")
 
@@ -93,7 +94,6 @@ def newsbot_env(server: ChromaServer, tmp_path: Path, **extra: str) -> dict[str,
         NEWSBOT_COLLECTION_PREFIX=tmp_path.name,  # per test: tests share one server
         NEWSBOT_DATA_DIR=str(tmp_path / "data"),
         NEWSBOT_CORPUS_DIR=str(tmp_path / "corpus"),
-        NEWSBOT_EMBEDDING_MODEL="test:hashing",
         NEWSBOT_LLM_PROVIDER="none",
         HF_HUB_OFFLINE="1",
         PYTHONPATH=str(ROOT),
@@ -105,7 +105,7 @@ def newsbot_env(server: ChromaServer, tmp_path: Path, **extra: str) -> dict[str,
 def newsbot(env: dict[str, str], cwd: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     """Run one `newsbot` command to completion (cwd outside the repo, so no `.env` is read)."""
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [*NEWSBOT, *args],
         env=env,
         cwd=cwd,
         capture_output=True,
@@ -120,7 +120,7 @@ def newsbot_together(env: dict[str, str], cwd: Path, *commands: tuple[str, ...])
         (
             args,
             subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", *args],
+                [*NEWSBOT, *args],
                 env=env,
                 cwd=cwd,
                 text=True,
@@ -144,7 +144,7 @@ class AskProcess:
         self.stderr_path = cwd / f"ask-{id(self)}.stderr"
         self._stderr = self.stderr_path.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "ask", "-", "--json"],
+            [*NEWSBOT, "ask", "-", "--json"],
             env=env,
             cwd=cwd,
             stdin=subprocess.PIPE,
@@ -219,7 +219,7 @@ def serve_process(bot_api, server, tmp_path):
     )
     log = (tmp_path / "serve.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve"],
+        [*NEWSBOT, "serve"],
         env=env,
         cwd=tmp_path,
         stdout=log,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.telegram.cli import serve_command
+from bot.cli.serve import serve_command
 
 try:
     from fake_bot_api import TOKEN, FakeBotApi, text_message
@@ -50,7 +50,7 @@ def test_bad_setting_is_one_line_and_exits_2(clean_env: Path) -> None:
     code, err = _serve([], {"NEWSBOT_TELEGRAM_TOKEN": TOKEN, "NEWSBOT_RATE_LIMIT_PER_MINUTE": "0"})
     assert (code, err) == (
         2,
-        "newsbot serve: NEWSBOT_RATE_LIMIT_PER_MINUTE: Input should be greater than or equal to 1 "
+        "newsbot serve: bad setting: NEWSBOT_RATE_LIMIT_PER_MINUTE: Input should be greater than or equal to 1 "
         "(got '0')\n",
     )
 
@@ -76,21 +76,19 @@ def test_webhook_mode_requires_a_valid_secret(clean_env: Path) -> None:
 
 
 RUNNER = """
-import sys, types
+import sys
 sys.path.insert(0, {tests!r})
 from conftest import FakeNewsroom
+
+from bot.cli import main
+from bot.wiring import Wiring
 
 def build_newsroom(settings):
     print("build_newsroom called", file=sys.stderr, flush=True)
     return FakeNewsroom()
 
-wiring = types.ModuleType("bot.wiring")
-wiring.build_newsroom = build_newsroom
-sys.modules["bot.wiring"] = wiring  # the fake core instead of the real model and index
-
-from bot.cli import main
 sys.argv = ["newsbot", "serve"]
-main()
+main(Wiring(newsroom_factory=build_newsroom))  # the fake core instead of the real model and index
 """
 
 

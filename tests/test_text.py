@@ -6,7 +6,6 @@ import json
 
 from click.testing import CliRunner
 
-from bot.cli import cli
 from bot.extractive import analyse_question
 from index.text import (
     analyse_query,
@@ -18,9 +17,9 @@ from index.text import (
 )
 
 try:
-    from newsbot_env import seed_cli_env
+    from newsbot_env import seed_cli_env, cli
 except ModuleNotFoundError:  # tests/ imported as a package
-    from tests.newsbot_env import seed_cli_env  # type: ignore[no-redef]
+    from tests.newsbot_env import seed_cli_env, cli  # type: ignore[no-redef]
 
 
 def test_tokens_keep_possessives_inner_apostrophes_and_dots():

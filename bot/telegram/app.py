@@ -22,6 +22,7 @@ from bot.telegram.feedback import FeedbackLog
 from bot.telegram.state import STATE_KEY, BotState
 
 logger = logging.getLogger(__name__)
+serve_log = logging.getLogger("bot.telegram")  # what `newsbot serve` says about serving
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 BOT_COMMANDS = [
@@ -98,3 +99,33 @@ async def _post_init(application: Application) -> None:
     """Publish the command list and say who we are."""
     await application.bot.set_my_commands(BOT_COMMANDS)
     logger.info("Telegram bot @%s is up", application.bot.username)
+
+
+def run_bot(
+    settings,
+    newsroom,
+    *,
+    webhook_url: str | None = None,
+    listen: str = "127.0.0.1",
+    port: int = 8443,
+    url_path: str = "",
+) -> None:
+    """Warm the core up, then serve Telegram updates by webhook or long polling until stopped."""
+    newsroom.warm_up()
+    state = build_state(settings, newsroom)
+    application = build_application(settings, newsroom, state)
+    secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
+    if webhook_url:
+        serve_log.info("Serving by webhook on %s:%s/%s for %s", listen, port, url_path, webhook_url)
+        application.run_webhook(
+            listen=listen,
+            port=port,
+            url_path=url_path,
+            webhook_url=webhook_url,
+            secret_token=secret,
+            allowed_updates=ALLOWED_UPDATES,
+            drop_pending_updates=False,
+        )
+    else:
+        serve_log.info("Serving by long polling")
+        application.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)

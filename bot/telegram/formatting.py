@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.answer import ABSTAIN_TEXT, Answer, Citation, Passage
+from bot.formatting_text import report_lines
 from index.models import IndexProgress, IndexReport, IndexStats
 
 MESSAGE_LIMIT = 4096  # Telegram's limit, in UTF-16 code units
@@ -228,27 +229,8 @@ def progress_text(progress: IndexProgress) -> str:
 
 
 def report_text(report: IndexReport, max_skipped: int = 5) -> str:
-    """Plain-text summary of a finished reindex."""
-    if report.refused:
-        return f"Reindex refused: {report.refused}"
-    lines = [
-        f"Reindex done in {report.seconds:.1f} s: {report.added} added, {report.updated} updated, "
-        f"{report.removed} removed, {report.unchanged} unchanged; {report.chunks} chunks in the index."
-    ]
-    if report.repaired:
-        lines.append(f"Repaired: {report.repaired}.")
-    if report.full_rebuild_reason:
-        lines.append(f"Full rebuild: {report.full_rebuild_reason}.")
-    if report.skipped:
-        lines.append(f"Skipped {len(report.skipped)} file(s):")
-        for skip in report.skipped[:max_skipped]:
-            where = f"{skip.path}:{skip.line}" if skip.line is not None else skip.path
-            lines.append(f"• {where}: {skip.reason}")
-        if len(report.skipped) > max_skipped:
-            lines.append(f"… and {len(report.skipped) - max_skipped} more")
-    for warning in report.warnings[:max_skipped]:
-        lines.append(f"Warning: {warning}")
-    return _truncate_plain("\n".join(lines))
+    """Plain-text summary of a finished reindex, within one message."""
+    return _truncate_plain("\n".join(report_lines(report, bullet="•", max_listed=max_skipped)))
 
 
 def _truncate_plain(text: str, limit: int = MESSAGE_LIMIT) -> str:

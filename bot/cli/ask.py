@@ -4,21 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
 
 import click
 
-from bot.cli_index import EXIT_BACKEND, ensure_index, load_settings_or_exit
-
-
-def parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
-    """Click callback for YYYY-MM-DD options (shared by `ask` and `repl`)."""
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"expected a date as YYYY-MM-DD, got {value!r}") from None
+from bot.cli._common import ExitCode, backend_errors, ensure_index, load_settings_or_exit, parse_date, wiring
 
 
 def format_developer_view(answer) -> str:
@@ -46,48 +35,45 @@ def format_developer_view(answer) -> str:
 @click.option("--until", callback=parse_date, default=None, help="Only coverage on or before YYYY-MM-DD.")
 @click.option("--as-of", "as_of", callback=parse_date, default=None, help="Favour coverage from around YYYY-MM-DD.")
 @click.option("--passages", is_flag=True, help="Also show the retrieved passages, scores and timings.")
-def ask_command(question, as_json, k, source, since, until, as_of, passages) -> None:
+@click.pass_context
+def ask_command(ctx: click.Context, question, as_json, k, source, since, until, as_of, passages) -> None:
     """Answer QUESTION from the coverage, citing sources; '-' reads one question a line from stdin.
 
-    With '-' the process outlives a store failure on one question (e.g. a Chroma server restart):
+    With '-' the process outlives a backend failure on one question (e.g. a Chroma server restart):
     the error is printed (as `{"question": ..., "error": ...}` with --json) and the next line is
-    answered; the exit code is then 4. Without '-', a store failure ends the command with code 4.
+    answered; the exit code is then 4. Without '-', a backend failure ends the command with code 4.
     """
-    from bot.core import Filters
+    from bot.core import BackendUnavailable, Filters
     from bot.formatting_text import format_answer
-    from bot.wiring import build_newsroom
-    from index.embedder import EmbedderError
-    from index.store import StoreError
 
     settings = load_settings_or_exit()
     filters = Filters(source=source, since=since, until=until, as_of=as_of)
     failed = False
-    try:
-        newsroom = build_newsroom(settings)
-        ensure_index(settings, newsroom)
-        questions = (line.strip() for line in sys.stdin) if question == "-" else iter([question])
-        for q in questions:
-            if question == "-" and not q:
-                continue
+    with backend_errors():
+        newsroom = wiring(ctx).newsroom(settings)
+    ensure_index(settings, newsroom)
+    questions = (line.strip() for line in sys.stdin) if question == "-" else iter([question])
+    for q in questions:
+        if question == "-" and not q:
+            continue
+        if question == "-":
             try:
                 answer = newsroom.ask(q, filters=filters, k=k)
-            except StoreError as exc:
-                if question != "-":
-                    raise
+            except BackendUnavailable as exc:
                 failed = True
                 click.echo(f"newsbot: {exc}", err=True)
                 click.echo(json.dumps({"question": q, "error": str(exc)}, ensure_ascii=False) if as_json else "")
                 continue
-            if as_json:
-                click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
-            else:
-                click.echo(format_answer(answer))
-                if passages:
-                    click.echo(format_developer_view(answer))
-                if question == "-":
-                    click.echo("")
-    except (StoreError, EmbedderError) as exc:
-        click.echo(f"newsbot: {exc}", err=True)
-        raise SystemExit(EXIT_BACKEND) from None
+        else:
+            with backend_errors():
+                answer = newsroom.ask(q, filters=filters, k=k)
+        if as_json:
+            click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+        else:
+            click.echo(format_answer(answer))
+            if passages:
+                click.echo(format_developer_view(answer))
+            if question == "-":
+                click.echo("")
     if failed:
-        raise SystemExit(EXIT_BACKEND)
+        raise SystemExit(int(ExitCode.BACKEND))

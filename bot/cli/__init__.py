@@ -1,21 +1,31 @@
-"""The `newsbot` command line. Commands are imported lazily so `newsbot --help` stays instant."""
+"""The `newsbot` command line: one module per command, imported lazily so `newsbot --help` stays instant.
+
+Commands parse their options, build the core through `bot.wiring.Wiring` (click's `obj`; tests
+pass their own) and map its errors to exit codes with `bot.cli._common.backend_errors`.
+"""
 
 from __future__ import annotations
 
 import importlib
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
+from bot.cli._common import ExitCode
+
+if TYPE_CHECKING:
+    from bot.wiring import Wiring
+
 # name -> "module:attribute"; each command module imports only click and light modules at top level.
 COMMANDS: dict[str, str] = {
-    "index": "bot.cli_index:index_command",
-    "stats": "bot.cli_index:stats_command",
-    "run": "bot.cli_index:run_command",
-    "ask": "bot.cli_ask:ask_command",
-    "repl": "bot.repl:repl_command",
-    "serve": "bot.telegram.cli:serve_command",
-    "eval": "bot.evaluation:eval_command",
+    "index": "bot.cli.index:index_command",
+    "stats": "bot.cli.stats:stats_command",
+    "run": "bot.cli.run:run_command",
+    "ask": "bot.cli.ask:ask_command",
+    "repl": "bot.cli.repl:repl_command",
+    "serve": "bot.cli.serve:serve_command",
+    "eval": "bot.cli.eval:eval_command",
 }
 
 
@@ -49,22 +59,16 @@ def cli() -> None:
     """newsbot: answers questions from your newsroom's articles, citing every claim."""
 
 
-def main() -> None:
-    """Console-script entry point.
+def main(wiring: Wiring | None = None) -> None:
+    """Console-script entry point; `wiring` swaps in stand-ins (tests' entry point passes one).
 
-    A store that cannot be reached (e.g. the Chroma server is down) ends any command with its
-    one-line message and exit code 4, even where the command does not handle it itself.
+    A backend that fails outside a command's own handling (e.g. the Chroma server goes away mid-
+    command) still ends it with its one-line message and exit code 4.
     """
+    from bot.core import BackendUnavailable
+
     try:
-        cli(prog_name="newsbot")
-    except Exception as exc:
-        from index.store import StoreError
-
-        if not isinstance(exc, StoreError):
-            raise
+        cli(prog_name="newsbot", obj=wiring)
+    except BackendUnavailable as exc:
         click.echo(f"newsbot: {exc}", err=True)
-        sys.exit(4)  # EXIT_BACKEND in bot/cli_index.py
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+        sys.exit(int(ExitCode.BACKEND))
