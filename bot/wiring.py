@@ -89,13 +89,14 @@ def build_newsroom(
 
         chat_model = make_chat_model(settings)
     if chat_model is not None:
-        from bot.llm import LLMAnswerer, rewrite_followup
+        from bot.llm import Deadline, LLMAnswerer, rewrite_followup
 
-        answerer = LLMAnswerer(chat_model, fallback=answerer)
+        deadline = Deadline(settings.llm_timeout)  # bounds each whole call, shared by both uses
+        answerer = LLMAnswerer(chat_model, fallback=answerer, deadline=deadline)
 
         def rewriter(history, question):  # noqa: ANN001 - a Rewriter
             pairs = [(t.question, t.answer.text if t.answer else "") for t in history]
-            return rewrite_followup(chat_model, pairs, question)
+            return rewrite_followup(chat_model, pairs, question, deadline=deadline)
 
     return NewsroomService(
         retriever=retriever,
