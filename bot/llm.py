@@ -5,9 +5,14 @@ LangChain modules are imported inside functions so that importing this module st
 
 from __future__ import annotations
 
+import contextvars
+import logging
 import re
+import threading
 import time
-from typing import TYPE_CHECKING, Any
+from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.answer import ABSTAIN_TEXT, Answer, Answerer, Citation, Passage
 from bot.llm_verify import NOT_IN_COVERAGE, SourceText, clean_reply, neutralise_markers, verify_reply
@@ -16,10 +21,10 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
     from langchain_core.runnables import Runnable
 
-    from bot.settings import Settings
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
-OLLAMA_DEFAULT_URL = "http://localhost:11434"
-_PLACEHOLDER_API_KEY = "not-needed"
+DEFAULT_MAX_STUCK_CALLS = 4
 _MAX_REASON_CHARS = 300
 _HISTORY_TURNS = 4
 _HISTORY_ANSWER_CHARS = 600
@@ -75,49 +80,6 @@ _DELIMITER_LOOKALIKE = re.compile(
 _QUERY_LABEL = re.compile(r"^\s*(?:standalone\s+)?(?:search\s+)?query\s*:\s*", re.IGNORECASE)
 
 
-def make_chat_model(settings: Settings) -> BaseChatModel | None:
-    """The chat model named by the `llm_*` settings, or None when `llm_provider` is "none".
-
-    Raises `ValueError` naming the setting when the configuration is incomplete.
-    """
-    provider = settings.llm_provider
-    if provider == "none":
-        return None
-    if not settings.llm_model:
-        raise ValueError(f"NEWSBOT_LLM_MODEL must name the model when NEWSBOT_LLM_PROVIDER={provider}")
-    if provider == "openai":
-        from langchain_openai import ChatOpenAI
-
-        if settings.llm_api_key is None and not settings.llm_base_url:
-            raise ValueError(
-                "NEWSBOT_LLM_API_KEY is required for the OpenAI API "
-                "(or set NEWSBOT_LLM_BASE_URL to a local OpenAI-compatible endpoint)"
-            )
-        api_key = (
-            settings.llm_api_key.get_secret_value() if settings.llm_api_key else _PLACEHOLDER_API_KEY
-        )
-        return ChatOpenAI(
-            base_url=settings.llm_base_url,
-            api_key=api_key,
-            model=settings.llm_model,
-            timeout=settings.llm_timeout,
-            max_retries=0,
-            temperature=0,
-            # OpenAI-compatible servers implement chat completions, not the Responses API.
-            use_responses_api=False if settings.llm_base_url else None,
-        )
-    if provider == "ollama":
-        from langchain_ollama import ChatOllama
-
-        return ChatOllama(
-            base_url=settings.llm_base_url or OLLAMA_DEFAULT_URL,
-            model=settings.llm_model,
-            temperature=0,
-            client_kwargs={"timeout": settings.llm_timeout},
-        )
-    raise ValueError(f"NEWSBOT_LLM_PROVIDER: unknown provider {provider!r}")
-
-
 def model_name(chat_model: BaseChatModel) -> str:
     """The model's configured name (`model_name` / `model`), else its class name."""
     for attr in ("model_name", "model"):
@@ -127,15 +89,95 @@ def model_name(chat_model: BaseChatModel) -> str:
     return type(chat_model).__name__
 
 
+class LLMDeadlineExceeded(TimeoutError):
+    """An LLM call did not return within its deadline; `worker` is the thread left running it."""
+
+    def __init__(self, message: str, worker: threading.Thread) -> None:
+        super().__init__(message)
+        self.worker = worker
+
+
+class LLMBusy(RuntimeError):
+    """Earlier LLM calls abandoned at their deadline are still running, so the model is not asked."""
+
+
+def call_with_deadline(fn: Callable[[], T], seconds: float) -> T:
+    """`fn()` run in a daemon worker thread; `LLMDeadlineExceeded` when it has not returned in `seconds`.
+
+    HTTP clients time out per read, so an endpoint that sends a byte a second would hold a call
+    forever; this bounds the whole call. A thread can't be stopped: at the deadline the worker is
+    abandoned (it ends when the endpoint lets go, or with the process). Its result is discarded.
+    """
+    outcome: dict[str, Any] = {}
+    done = threading.Event()
+    context = contextvars.copy_context()  # LangChain callbacks and tracing live in context variables
+
+    def work() -> None:
+        try:
+            outcome["value"] = context.run(fn)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=work, name="newsbot-llm-call", daemon=True)
+    worker.start()
+    if not done.wait(seconds):
+        raise LLMDeadlineExceeded(f"no complete reply within {seconds:g} s", worker)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+class Deadline:
+    """Runs each LLM call under one overall deadline (`NEWSBOT_LLM_TIMEOUT`); None means no bound.
+
+    Shared by the answerer and the follow-up rewrite. While `max_stuck` calls abandoned at their
+    deadline are still running, the model is not asked at all (`LLMBusy`): a hung endpoint then
+    costs no wait per question, and abandoned threads and sockets can't pile up.
+    """
+
+    def __init__(self, seconds: float | None, *, max_stuck: int = DEFAULT_MAX_STUCK_CALLS) -> None:
+        if seconds is not None and not 0 < seconds < float("inf"):
+            raise ValueError("the deadline must be a positive number of seconds")
+        self.seconds = seconds
+        self.max_stuck = max_stuck
+        self._stuck: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def run(self, fn: Callable[[], T]) -> T:
+        """`fn()` within the deadline; raises `LLMDeadlineExceeded` or `LLMBusy` instead."""
+        if self.seconds is None:
+            return fn()
+        with self._lock:
+            self._stuck = [t for t in self._stuck if t.is_alive()]
+            if len(self._stuck) >= self.max_stuck:
+                raise LLMBusy(f"{len(self._stuck)} earlier calls past their deadline have not returned")
+        try:
+            return call_with_deadline(fn, self.seconds)
+        except LLMDeadlineExceeded as exc:
+            with self._lock:
+                self._stuck.append(exc.worker)
+            raise
+
+
 class LLMAnswerer(Answerer):
     """Answers with a chat model, keeps only verified cited sentences, falls back on any error."""
 
-    def __init__(self, chat_model: BaseChatModel, fallback: Answerer, *, max_passages: int = 8) -> None:
+    def __init__(
+        self,
+        chat_model: BaseChatModel,
+        fallback: Answerer,
+        *,
+        max_passages: int = 8,
+        deadline: Deadline | None = None,
+    ) -> None:
         if max_passages < 1:
             raise ValueError("max_passages must be at least 1")
         self.chat_model = chat_model
         self.fallback = fallback
         self.max_passages = max_passages
+        self.deadline = deadline or Deadline(None)
         self.name = f"llm:{model_name(chat_model)}"
         self._chain = build_answer_chain(chat_model)
 
@@ -152,14 +194,17 @@ class LLMAnswerer(Answerer):
         if not shown:
             return self._abstain(question, passages, query, timings={"llm": 0.0}, warnings=[])
         started = time.perf_counter()
+        inputs = {"question": query or question, "passages": shown}
         try:
-            reply = self._chain.invoke({"question": query or question, "passages": shown})
+            reply = self.deadline.run(lambda: self._chain.invoke(inputs))
             elapsed = (time.perf_counter() - started) * 1000
             return self._verified_answer(question, passages, shown, query, reply, elapsed)
         except Exception as exc:  # noqa: BLE001 - any LLM failure means "use the fallback"
             elapsed = (time.perf_counter() - started) * 1000
+            reason = describe_llm_error(exc, elapsed)
+            log.warning("%s failed, answering extractively: %s", self.name, reason)
             answer = self.fallback.answer(question, passages, query=query, avoid=avoid)
-            answer.fallback_reason = describe_llm_error(exc, elapsed)
+            answer.fallback_reason = reason
             answer.timings.setdefault("llm", elapsed)
             return answer
 
@@ -173,6 +218,7 @@ class LLMAnswerer(Answerer):
         elapsed_ms: float,
     ) -> Answer:
         verified = verify_reply(reply, [SourceText(p.text, p.title) for p in shown])
+        log_verification(self.name, verified.warnings, abstained=verified.empty and not verified.not_in_coverage)
         timings = {"llm": elapsed_ms}
         if verified.not_in_coverage or verified.empty:
             return self._abstain(question, passages, query, timings=timings, warnings=verified.warnings)
@@ -212,6 +258,24 @@ class LLMAnswerer(Answerer):
         )
 
 
+def log_verification(answerer: str, warnings: list[str], *, abstained: bool) -> None:
+    """What verification removed: the kinds at INFO (no reply or article text), each warning at DEBUG."""
+    if not warnings:
+        return
+    kinds = "; ".join(f"{n}x {kind}" for kind, n in Counter(_warning_kind(w) for w in warnings).items())
+    outcome = "nothing verified remains, abstaining" if abstained else "the rest is kept"
+    log.info("%s reply: verification removed material (%s); %s", answerer, kinds, outcome)
+    for warning in warnings:
+        log.debug("%s reply: %s", answerer, warning)
+
+
+def _warning_kind(warning: str) -> str:
+    """`uncited sentence dropped: <text>` -> `uncited sentence dropped`; `dropped citation [5]: …` ->
+    `dropped citation`; the text after the colon quotes the reply, which may quote an article."""
+    kind = warning.split(":", 1)[0]
+    return re.sub(r"\s*\[\d+\]", "", kind)
+
+
 def build_answer_chain(chat_model: BaseChatModel) -> Runnable[dict[str, Any], str]:
     """`{"question": str, "passages": list[Passage]}` -> the model's raw reply text."""
     from langchain_core.output_parsers import StrOutputParser
@@ -249,6 +313,8 @@ def neutralise(text: str) -> str:
 def describe_llm_error(exc: BaseException, elapsed_ms: float) -> str:
     """One line for `Answer.fallback_reason`: kind of failure, exception type and message."""
     message = re.sub(r"\s+", " ", str(exc)).strip()
+    if isinstance(exc, LLMBusy):
+        return f"LLM skipped: {message}"
     kind = "LLM timeout" if _is_timeout(exc) else "LLM error"
     reason = f"{kind} after {elapsed_ms / 1000:.1f} s: {type(exc).__name__}: {message}".rstrip(": ")
     return reason if len(reason) <= _MAX_REASON_CHARS else reason[: _MAX_REASON_CHARS - 1] + "…"
@@ -269,11 +335,18 @@ def _one_line(text: str) -> str:
     return neutralise(re.sub(r"\s+", " ", text).strip())
 
 
-def rewrite_followup(chat_model: BaseChatModel, history: list[tuple[str, str]], question: str) -> str | None:
+def rewrite_followup(
+    chat_model: BaseChatModel,
+    history: list[tuple[str, str]],
+    question: str,
+    *,
+    deadline: Deadline | None = None,
+) -> str | None:
     """Rewrite a follow-up into a standalone search query with the model; None on any failure.
 
-    `history` is (question, answer text) pairs, oldest first.
+    `history` is (question, answer text) pairs, oldest first. A failure is logged at WARNING.
     """
+    started = time.perf_counter()
     try:
         from langchain_core.output_parsers import StrOutputParser
         from langchain_core.prompts import ChatPromptTemplate
@@ -282,9 +355,12 @@ def rewrite_followup(chat_model: BaseChatModel, history: list[tuple[str, str]], 
             [("system", REWRITE_SYSTEM_PROMPT), ("human", REWRITE_HUMAN_PROMPT)]
         )
         chain = (prompt | chat_model | StrOutputParser()).with_config(run_name="newsbot_rewrite")
-        reply = chain.invoke({"history": format_history(history), "question": neutralise(question)})
+        inputs = {"history": format_history(history), "question": neutralise(question)}
+        reply = (deadline or Deadline(None)).run(lambda: chain.invoke(inputs))
         return _standalone_query(reply)
-    except Exception:  # noqa: BLE001 - the caller falls back to its own follow-up logic
+    except Exception as exc:  # noqa: BLE001 - the caller falls back to its own follow-up logic
+        reason = describe_llm_error(exc, (time.perf_counter() - started) * 1000)
+        log.warning("follow-up rewrite by %s failed, resolving it without the model: %s", model_name(chat_model), reason)
         return None
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.core import ConfigError
@@ -39,9 +40,10 @@ class Settings(BaseSettings):
 
     llm_provider: Literal["none", "openai", "ollama"] = "none"
     llm_base_url: str | None = None
-    llm_api_key: SecretStr | None = None
-    llm_model: str | None = None
-    llm_timeout: float = Field(30.0, gt=0)
+    llm_api_key: SecretStr | None = Field(None, validate_default=True)
+    llm_model: str | None = Field(None, validate_default=True)
+    # Bounds the whole LLM call, not each read (docs/llm.md).
+    llm_timeout: float = Field(30.0, gt=0, le=600, allow_inf_nan=False)
 
     telegram_token: SecretStr | None = None
     telegram_base_url: str = "https://api.telegram.org/bot"
@@ -78,6 +80,29 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_secret(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("llm_model")
+    @classmethod
+    def _model_needed(cls, value: str | None, info: ValidationInfo) -> str | None:
+        provider = info.data.get("llm_provider", "none")
+        if value is None and provider != "none":
+            raise PydanticCustomError(
+                "llm_model_missing",
+                "must name the model when NEWSBOT_LLM_PROVIDER={provider}",
+                {"provider": provider},
+            )
+        return value
+
+    @field_validator("llm_api_key")
+    @classmethod
+    def _key_needed(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None and info.data.get("llm_provider") == "openai" and not info.data.get("llm_base_url"):
+            raise PydanticCustomError(
+                "llm_api_key_missing",
+                "required for the OpenAI API with NEWSBOT_LLM_PROVIDER=openai "
+                "(or set NEWSBOT_LLM_BASE_URL to a local OpenAI-compatible endpoint)",
+            )
+        return value
 
     @property
     def server_mode(self) -> bool:

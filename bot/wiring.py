@@ -20,6 +20,9 @@ from index.store import ChunkStore, open_store
 
 log = logging.getLogger(__name__)
 
+OLLAMA_DEFAULT_URL = "http://localhost:11434"
+_PLACEHOLDER_API_KEY = "not-needed"  # local OpenAI-compatible servers need no key, the client wants one
+
 
 @dataclass(frozen=True, slots=True)
 class Wiring:
@@ -134,18 +137,17 @@ def build_newsroom(
     retriever = Retriever(store, embedder, lexical, refresh_seconds=settings.index_refresh_seconds)
     answerer = ExtractiveAnswerer()
     rewriter = None
-    if chat_model is None and settings.llm_provider != "none":
-        from bot.llm import make_chat_model
-
+    if chat_model is None:
         chat_model = make_chat_model(settings)
     if chat_model is not None:
-        from bot.llm import LLMAnswerer, rewrite_followup
+        from bot.llm import Deadline, LLMAnswerer, rewrite_followup
 
-        answerer = LLMAnswerer(chat_model, fallback=answerer)
+        deadline = Deadline(settings.llm_timeout)  # bounds each whole call, shared by both uses
+        answerer = LLMAnswerer(chat_model, fallback=answerer, deadline=deadline)
 
         def rewriter(history, question):  # noqa: ANN001 - a Rewriter
             pairs = [(t.question, t.answer.text if t.answer else "") for t in history]
-            return rewrite_followup(chat_model, pairs, question)
+            return rewrite_followup(chat_model, pairs, question, deadline=deadline)
 
     return NewsroomService(
         retriever=retriever,
@@ -155,3 +157,41 @@ def build_newsroom(
         default_k=settings.top_k,
         rewriter=rewriter,
     )
+
+
+def make_chat_model(settings: Settings) -> Any:
+    """The chat model named by the `llm_*` settings, or None when `llm_provider` is "none".
+
+    `Settings` has already checked that a model (and, for the OpenAI API, a key) is named. The
+    client timeout given here applies to each read; `bot.llm.Deadline` bounds the whole call.
+    Returns a LangChain `BaseChatModel`.
+    """
+    provider = settings.llm_provider
+    if provider == "none":
+        return None
+    if provider == "openai":
+        from langchain_openai import ChatOpenAI
+
+        api_key = (
+            settings.llm_api_key.get_secret_value() if settings.llm_api_key else _PLACEHOLDER_API_KEY
+        )
+        return ChatOpenAI(
+            base_url=settings.llm_base_url,
+            api_key=api_key,
+            model=settings.llm_model,
+            timeout=settings.llm_timeout,
+            max_retries=0,
+            temperature=0,
+            # OpenAI-compatible servers implement chat completions, not the Responses API.
+            use_responses_api=False if settings.llm_base_url else None,
+        )
+    if provider == "ollama":
+        from langchain_ollama import ChatOllama
+
+        return ChatOllama(
+            base_url=settings.llm_base_url or OLLAMA_DEFAULT_URL,
+            model=settings.llm_model,
+            temperature=0,
+            client_kwargs={"timeout": settings.llm_timeout},
+        )
+    raise ValueError(f"NEWSBOT_LLM_PROVIDER: unknown provider {provider!r}")

@@ -17,11 +17,16 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class ScriptedReply:
-    """One scripted response: the assistant's content, after an optional delay, or an HTTP error."""
+    """One scripted response: the assistant's content, after an optional delay, or an HTTP error.
+
+    With `trickle` the whole HTTP response (status line and headers too) is sent one byte every
+    `trickle` seconds, as a hostile or broken endpoint might: no single read ever times out.
+    """
 
     content: str
     delay: float = 0.0
     status: int = 200
+    trickle: float = 0.0
 
 
 class FakeOpenAI:
@@ -35,6 +40,7 @@ class FakeOpenAI:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.requests: list[dict[str, Any]] = []
+        self.trickled_bytes = 0  # the most bytes one trickled response has sent so far
         self._server = _Server(("127.0.0.1", 0), _Handler, self)
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
@@ -91,7 +97,26 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.status != 200:
             self._send(reply.status, {"error": {"message": reply.content, "type": "server_error"}})
             return
-        self._send(200, _completion(body.get("model", "fake-model"), reply.content))
+        completion = _completion(body.get("model", "fake-model"), reply.content)
+        if reply.trickle:
+            self._trickle(completion, reply.trickle)
+            return
+        self._send(200, completion)
+
+    def _trickle(self, payload: dict[str, Any], interval: float) -> None:
+        data = json.dumps(payload).encode()
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+        fake = self.server.fake
+        try:
+            for i, byte in enumerate(head.encode() + data):
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                fake.trickled_bytes = max(fake.trickled_bytes, i + 1)
+                if fake._stop.wait(interval):
+                    break
+        except OSError:
+            pass  # the client gave up and closed the connection
+        self.close_connection = True
 
     def _send(self, status: int, payload: dict[str, Any]) -> None:
         data = json.dumps(payload).encode()

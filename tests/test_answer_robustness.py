@@ -1,10 +1,15 @@
 """Issue 10, the answering side: positions after filtered sentences, unexpected answerer errors,
-phantom citation markers, bounded quotes. Through `newsbot ask` (CliRunner) or `Newsroom.ask`."""
+phantom citation markers, bounded quotes, the LLM deadline and settings, what the log says about
+the LLM. Through `newsbot ask` (CliRunner or a subprocess) or `Newsroom.ask`."""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -17,9 +22,11 @@ from bot.wiring import build_newsroom
 from index.embedder import HashingEmbedder
 
 try:
-    from newsbot_env import seed_cli_env, cli
+    from newsbot_env import NEWSBOT, cli, seed_cli_env, subprocess_env
 except ModuleNotFoundError:  # tests/ imported as a package
-    from tests.newsbot_env import seed_cli_env, cli  # type: ignore[no-redef]
+    from tests.newsbot_env import NEWSBOT, cli, seed_cli_env, subprocess_env  # type: ignore[no-redef]
+
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 INFLATION_BODY = (
     "Will prices fall this spring? Who pays for the rising rents? "
@@ -49,7 +56,7 @@ def env(tmp_path, monkeypatch):
 
 def use_llm(monkeypatch: pytest.MonkeyPatch, fake: FakeOpenAI, timeout: str = "5") -> None:
     """`newsbot ask` talks to the local fake OpenAI server, with no proxy in between."""
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+    for name in PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NEWSBOT_LLM_PROVIDER", "openai")
     monkeypatch.setenv("NEWSBOT_LLM_BASE_URL", fake.base_url)
@@ -216,3 +223,156 @@ def test_a_huge_sentence_is_cut_to_a_bounded_excerpt_around_the_question(env):
     [citation] = answer["citations"]
     assert f" {excerpt} " in citation["quote"]  # whole words
     assert citation["quote"] in citation["passage"]
+
+
+# --- 5. NEWSBOT_LLM_TIMEOUT bounds the whole LLM call --------------------------------------------------
+
+
+def test_an_llm_endpoint_that_trickles_bytes_cannot_hold_an_answer_past_the_timeout(tmp_path):
+    """One byte every 0.2 s: no single read times out, yet the answer comes after about 2 s."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_article(corpus, "inflation-1", "Prices keep rising", INFLATION_BODY)
+    with FakeOpenAI([ScriptedReply(f"{INFLATION_SENTENCE} [1]", trickle=0.2)]) as fake:
+        env = subprocess_env(
+            NEWSBOT_CORPUS_DIR=str(corpus),
+            NEWSBOT_DATA_DIR=str(tmp_path / "data"),
+            NEWSBOT_LLM_PROVIDER="openai",
+            NEWSBOT_LLM_BASE_URL=fake.base_url,
+            NEWSBOT_LLM_MODEL="local-7b",
+            NEWSBOT_LLM_TIMEOUT="2",
+        )
+        for name in PROXY_VARIABLES:
+            env.pop(name, None)
+        command = NEWSBOT
+        subprocess.run([*command, "index"], env=env, capture_output=True, check=True, timeout=120)
+        started = time.monotonic()
+        done = subprocess.run(
+            [*command, "ask", "What did Biden say about inflation?", "--json"],
+            env=env, capture_output=True, text=True, timeout=60,  # today it waits ~2 minutes, then hangs on
+        )
+        wall = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert (answer["answerer"], answer["answer"]) == ("extractive", f"{INFLATION_SENTENCE} [1]")
+    assert re.fullmatch(
+        r"LLM timeout after 2\.\d s: LLMDeadlineExceeded: no complete reply within 2 s", answer["fallback_reason"]
+    )
+    assert 2000 <= answer["timings"]["llm"] < 3000
+    assert wall < 20  # start-up included
+    assert 0 < fake.trickled_bytes < 40  # the endpoint was reached and was still trickling
+    # No logging is configured for `ask`: the WARNING reaches stderr on its own, one line.
+    assert done.stderr == f"llm:local-7b failed, answering extractively: {answer['fallback_reason']}\n"
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("inf", "Input should be a finite number"),
+        ("nan", "Input should be a finite number"),
+        ("0", "Input should be greater than 0"),
+        ("-3", "Input should be greater than 0"),
+        ("601", "Input should be less than or equal to 600"),
+    ],
+)
+def test_a_timeout_that_is_not_a_finite_positive_number_is_a_config_error(env, monkeypatch, value, problem):
+    with FakeOpenAI([]) as fake:
+        use_llm(monkeypatch, fake, timeout=value)
+        result = ask("What did Rutte say?")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == f"newsbot: bad setting: NEWSBOT_LLM_TIMEOUT: {problem} (got {value!r})\n"
+    assert fake.requests == []
+
+
+# --- 8. an incomplete LLM configuration is one line and exit 2 in every command -------------------------
+
+MODEL_MISSING = "NEWSBOT_LLM_MODEL: must name the model when NEWSBOT_LLM_PROVIDER=openai"
+
+
+@pytest.mark.parametrize(
+    ("command", "prefix"),
+    [("ask", "newsbot: bad setting: "), ("repl", "newsbot: bad setting: "),
+     ("run", "newsbot: bad setting: "), ("serve", "newsbot serve: bad setting: ")],
+)
+def test_openai_provider_without_a_model_is_one_line_and_exit_2(env, monkeypatch, command, prefix):
+    monkeypatch.setenv("NEWSBOT_LLM_PROVIDER", "openai")
+    monkeypatch.setenv("NEWSBOT_LLM_BASE_URL", "http://127.0.0.1:9/v1")
+    if command == "serve":
+        monkeypatch.setenv("NEWSBOT_TELEGRAM_TOKEN", "123456:TEST-TOKEN")
+    args = {"ask": ["ask", "What did Rutte say?"]}.get(command, [command])
+    result = CliRunner().invoke(cli, args, input="", catch_exceptions=False)
+    assert result.exit_code == 2
+    assert result.stderr == f"{prefix}{MODEL_MISSING}\n"
+    assert not (env.parent / "data").exists()  # nothing was opened or indexed
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (
+            {"NEWSBOT_LLM_PROVIDER": "ollama"},
+            "NEWSBOT_LLM_MODEL: must name the model when NEWSBOT_LLM_PROVIDER=ollama",
+        ),
+        (
+            {"NEWSBOT_LLM_PROVIDER": "openai", "NEWSBOT_LLM_MODEL": "gpt-4o-mini"},
+            "NEWSBOT_LLM_API_KEY: required for the OpenAI API with NEWSBOT_LLM_PROVIDER=openai "
+            "(or set NEWSBOT_LLM_BASE_URL to a local OpenAI-compatible endpoint)",
+        ),
+    ],
+)
+def test_other_incomplete_llm_settings_are_one_line_and_exit_2(env, monkeypatch, settings, message):
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    result = ask("What did Rutte say?")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f"newsbot: bad setting: {message}\n"
+
+
+# --- 9b. the log says why the LLM answer was not used and what verification removed --------------------
+
+
+def test_an_llm_error_is_logged_at_warning_with_the_fallback_reason(env, monkeypatch, caplog):
+    with FakeOpenAI([ScriptedReply("model overloaded", status=503)]) as fake:
+        use_llm(monkeypatch, fake)
+        with caplog.at_level(logging.DEBUG, logger="bot.llm"):
+            result = ask("What did Rutte say about the summit?", "--json")
+    assert result.exit_code == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["answerer"] == "extractive"
+    assert "model overloaded" in answer["fallback_reason"]
+    [record] = [r for r in caplog.records if r.name == "bot.llm"]
+    assert record.levelno == logging.WARNING
+    assert record.getMessage() == f"llm:local-7b failed, answering extractively: {answer['fallback_reason']}"
+
+
+def test_dropped_sentences_are_logged_without_article_text_below_debug(env, monkeypatch, caplog):
+    write_article(env, "ferry-1", "Gullhaven ferry history", FOOTNOTED_BODY)
+    reply = (
+        "The Gullhaven ferry sank in a winter storm in 1912 [1]. "
+        "Divers found the wreck off the north pier. "
+        'The archive says it "was never found" [1]. '
+        "Its bell was raised [1][7]."
+    )
+    with FakeOpenAI([reply]) as fake:
+        use_llm(monkeypatch, fake)
+        with caplog.at_level(logging.DEBUG, logger="bot.llm"):
+            result = ask("When did the Gullhaven ferry sink in the winter storm?", "--json")
+    assert result.exit_code == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["answerer"] == "llm:local-7b"
+    assert answer["answer"] == "The Gullhaven ferry sank in a winter storm in 1912 [1]. Its bell was raised [1]."
+    records = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "bot.llm"]
+    assert records == [
+        (
+            logging.INFO,
+            "llm:local-7b reply: verification removed material (1x uncited sentence dropped; "
+            "1x quote not found in the cited passage, sentence dropped; 1x dropped citation); the rest is kept",
+        ),
+        *[(logging.DEBUG, f"llm:local-7b reply: {w}") for w in answer["warnings"]],
+    ]
+    assert answer["warnings"] == [
+        "uncited sentence dropped: Divers found the wreck off the north pier.",
+        "quote not found in the cited passage, sentence dropped: was never found",
+        "dropped citation [7]: no such passage (sentence: Its bell was raised [1][7].)",
+    ]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import re
+import threading
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -17,9 +21,10 @@ from langchain_core.outputs import ChatResult
 from pydantic import Field
 
 from bot.answer import ABSTAIN_TEXT, Answer, Answerer, Citation, Passage
-from bot.llm import LLMAnswerer, make_chat_model, rewrite_followup
+from bot.llm import Deadline, LLMAnswerer, LLMBusy, LLMDeadlineExceeded, rewrite_followup
 from bot.llm_verify import SourceText, markers_in, reply_sentences, verify_reply
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError, load_settings
+from bot.wiring import make_chat_model
 
 # --- synthetic passages --------------------------------------------------------------------
 
@@ -375,14 +380,21 @@ def test_make_chat_model_openai_compatible() -> None:
     assert model.openai_api_key is not None and model.openai_api_key.get_secret_value() == "not-needed"
 
 
-def test_make_chat_model_openai_requires_key_without_base_url() -> None:
-    with pytest.raises(ValueError, match="NEWSBOT_LLM_API_KEY"):
-        make_chat_model(_settings(llm_provider="openai", llm_model="m1"))
+def test_settings_require_a_key_for_the_openai_api_without_base_url() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(_env_file=None, llm_provider="openai", llm_model="m1")
+    assert str(caught.value) == (
+        "NEWSBOT_LLM_API_KEY: required for the OpenAI API with NEWSBOT_LLM_PROVIDER=openai "
+        "(or set NEWSBOT_LLM_BASE_URL to a local OpenAI-compatible endpoint)"
+    )
+    assert load_settings(_env_file=None, llm_provider="openai", llm_model="m1", llm_api_key="sk-1").llm_model == "m1"
 
 
-def test_make_chat_model_requires_model_name() -> None:
-    with pytest.raises(ValueError, match="NEWSBOT_LLM_MODEL"):
-        make_chat_model(_settings(llm_provider="ollama"))
+def test_settings_require_a_model_name_once_a_provider_is_set() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(_env_file=None, llm_provider="ollama", llm_model=" ")
+    assert str(caught.value) == "NEWSBOT_LLM_MODEL: must name the model when NEWSBOT_LLM_PROVIDER=ollama (got ' ')"
+    assert load_settings(_env_file=None, llm_provider="none").llm_model is None
 
 
 def test_make_chat_model_ollama_defaults_to_local_server() -> None:
@@ -503,3 +515,49 @@ def test_http_rewrite_followup() -> None:
         query = rewrite_followup(model, [("Is the ferry back?", "It resumes in April [1].")], "from where?")
     assert query == "Gull Island ferry service restart date"
     assert "Follow-up question: from where?" in fake.requests[0]["messages"][1]["content"]
+
+
+@pytest.mark.usefixtures("no_proxy")
+def test_http_trickling_rewrite_gives_up_at_the_deadline_and_logs_why(caplog: pytest.LogCaptureFixture) -> None:
+    with FakeOpenAI([ScriptedReply("Gull Island ferry service restart date", trickle=0.2)]) as fake:
+        model = make_chat_model(
+            _settings(llm_provider="openai", llm_base_url=fake.base_url, llm_model="local-7b", llm_timeout=5)
+        )
+        assert model is not None
+        started = time.monotonic()
+        with caplog.at_level(logging.WARNING, logger="bot.llm"):
+            query = rewrite_followup(model, [("Is the ferry back?", "Yes [1].")], "from where?", deadline=Deadline(1))
+        waited = time.monotonic() - started
+    assert query is None
+    assert 1 <= waited < 2
+    [record] = caplog.records
+    assert re.fullmatch(
+        r"follow-up rewrite by local-7b failed, resolving it without the model: "
+        r"LLM timeout after 1\.\d s: LLMDeadlineExceeded: no complete reply within 1 s",
+        record.getMessage(),
+    )
+
+
+# --- the deadline ----------------------------------------------------------------------------------
+
+
+def test_deadline_abandons_a_hung_call_and_stops_asking_while_too_many_hang() -> None:
+    release = threading.Event()
+    deadline = Deadline(0.2, max_stuck=1)
+    started = time.monotonic()
+    with pytest.raises(LLMDeadlineExceeded, match=r"^no complete reply within 0\.2 s$") as timed_out:
+        deadline.run(lambda: release.wait(30))
+    assert 0.2 <= time.monotonic() - started < 1
+    with pytest.raises(LLMBusy, match=r"^1 earlier calls past their deadline have not returned$"):
+        deadline.run(lambda: "not called")
+    release.set()
+    timed_out.value.worker.join(5)  # the abandoned call returns at last
+    assert deadline.run(lambda: "answered") == "answered"
+    with pytest.raises(KeyError):
+        deadline.run(lambda: {}["missing"])  # the call's own error is raised in the caller
+
+
+@pytest.mark.parametrize("seconds", [0, -1, float("inf"), float("nan")])
+def test_deadline_must_be_a_finite_positive_number(seconds: float) -> None:
+    with pytest.raises(ValueError, match="positive number of seconds"):
+        Deadline(seconds)
