@@ -15,9 +15,9 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.answer import Answer
+from bot.core import ReindexBusy
 from bot.telegram.app import build_application, build_state
 from bot.telegram.state import STATE_KEY, BotState
-from index.locking import LockBusy
 from index.models import IndexProgress, IndexReport, Skip
 
 try:
@@ -163,7 +163,7 @@ def test_second_reindex_while_one_runs_is_refused_and_others_are_served(tmp_path
 def test_reindex_busy_elsewhere_is_reported(tmp_path: Path) -> None:
     class BusyNewsroom(FakeNewsroom):
         def reindex(self, *args: Any, **kwargs: Any) -> IndexReport:
-            raise LockBusy("the index is locked by `newsbot index` (pid 4242)")
+            raise ReindexBusy("the index is locked by `newsbot index` (pid 4242)")
 
     async def body(api: FakeBotApi) -> None:
         async with app_for(api, BusyNewsroom(), tmp_path) as app:

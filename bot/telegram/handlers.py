@@ -24,12 +24,11 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.answer import Answer
-from bot.core import Turn
+from bot.core import ReindexBusy, Turn
 from bot.telegram import formatting
 from bot.telegram.access import RateDecision
 from bot.telegram.feedback import FeedbackEntry
 from bot.telegram.state import STATE_KEY, AnswerRecord, BotState, history, recall_answer, remember_answer
-from index.locking import LockBusy
 from index.models import IndexProgress
 
 logger = logging.getLogger(__name__)
@@ -336,7 +335,7 @@ async def on_reindex(update: Update, context: Context) -> None:
                 shown = await _edit(status, text) or shown
         try:
             report = task.result()
-        except LockBusy as exc:  # another process (e.g. `newsbot index`) holds the index lock
+        except ReindexBusy as exc:  # another process (e.g. `newsbot index`) holds the index lock
             logger.warning("Reindex not started (chat %s): %s", message.chat_id, exc)
             await _edit(status, f"Reindex not started: {exc}. Try again when it has finished.")
             return
