@@ -256,16 +256,18 @@ def run_command() -> None:
         except LockBusy as exc:
             click.echo(f"newsbot: busy: {exc}", err=True)
             raise SystemExit(EXIT_BUSY) from None
+    if settings.telegram_token is not None:
+        from bot.telegram.cli import prepare_bot
+
+        prepare_bot(settings, prog="newsbot")  # before indexing: a bot that can't start fails fast
     newsroom = build_newsroom(settings)
     code = run_index(settings, corpus=settings.corpus_dir, rebuild=False, force=False, as_json=False, newsroom=newsroom)
     if code not in (EXIT_OK,):
         raise SystemExit(code)
     if settings.telegram_token is not None:
         from bot.telegram.cli import run_bot
-        from bot.telegram.redaction import install_redaction
 
-        install_redaction([settings.telegram_token.get_secret_value()], settings.log_level)
-        run_bot(settings, newsroom)
+        run_bot(settings, newsroom, prog="newsbot")
         return
     from bot.repl import run_repl
 

@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     allowed_user_ids: IdList = Field(default_factory=list)
     allowed_chat_ids: IdList = Field(default_factory=list)
     admin_user_ids: IdList = Field(default_factory=list)
+    allow_everyone: bool = False
     rate_limit_per_minute: int = Field(12, ge=1)
     feedback_log: Path | None = None
 
@@ -72,10 +73,21 @@ class Settings(BaseSettings):
     def _empty_port(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("llm_api_key", "telegram_token", "telegram_webhook_secret", mode="before")
+    @field_validator("llm_api_key", mode="before")
     @classmethod
     def _empty_secret(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("telegram_token", "telegram_webhook_secret", mode="before")
+    @classmethod
+    def _normalise_telegram_secret(cls, value: object) -> object:
+        # The one place these are normalised: the bot, the redaction filter and the error
+        # messages all get this value, so a stray space in .env can't leave the token unredacted.
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
 
     @property
     def server_mode(self) -> bool:
@@ -85,6 +97,11 @@ class Settings(BaseSettings):
     @property
     def feedback_path(self) -> Path:
         return self.feedback_log or self.data_dir / "feedback.jsonl"
+
+    @property
+    def telegram_secrets(self) -> list[str]:
+        """The bot token and the webhook secret that are set (normalised): what logs must never show."""
+        return [s.get_secret_value() for s in (self.telegram_token, self.telegram_webhook_secret) if s]
 
 
 def load_settings(**overrides: object) -> Settings:

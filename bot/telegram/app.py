@@ -46,13 +46,15 @@ def file_base_url(base_url: str) -> str:
 
 def build_state(settings: Settings, newsroom: Newsroom) -> BotState:
     """The handlers' shared state from settings; warns loudly when the bot is open to everyone."""
-    policy = AccessPolicy.from_ids(
-        settings.allowed_user_ids, settings.allowed_chat_ids, settings.admin_user_ids
-    )
+    policy = policy_from_settings(settings)
     if policy.is_open:
         logger.warning(
-            "NO ALLOWLIST IS SET (NEWSBOT_ALLOWED_USER_IDS / NEWSBOT_ALLOWED_CHAT_IDS are empty): "
-            "the bot will answer ANYONE on Telegram who finds it."
+            "NEWSBOT_ALLOW_EVERYONE=true: the bot will answer ANYONE on Telegram who finds it."
+        )
+    elif not policy.has_allowlist:
+        logger.warning(
+            "No allowlist is set (NEWSBOT_ALLOWED_USER_IDS / NEWSBOT_ALLOWED_CHAT_IDS / "
+            "NEWSBOT_ADMIN_USER_IDS are empty): the bot will refuse everyone."
         )
     return BotState(
         newsroom=newsroom,
@@ -62,13 +64,23 @@ def build_state(settings: Settings, newsroom: Newsroom) -> BotState:
     )
 
 
+def policy_from_settings(settings: Settings) -> AccessPolicy:
+    """The access policy the settings describe (`NEWSBOT_ALLOW_EVERYONE` overrides the lists)."""
+    return AccessPolicy.from_ids(
+        settings.allowed_user_ids,
+        settings.allowed_chat_ids,
+        settings.admin_user_ids,
+        everyone=settings.allow_everyone,
+    )
+
+
 def build_application(settings: Settings, newsroom: Newsroom, state: BotState | None = None) -> Application:
     """An `Application` talking to `settings.telegram_base_url`, with every handler registered."""
-    if settings.telegram_token is None or not settings.telegram_token.get_secret_value().strip():
+    if settings.telegram_token is None:
         raise MissingTokenError("NEWSBOT_TELEGRAM_TOKEN is not set: get a token from @BotFather first.")
     application = (
         Application.builder()
-        .token(settings.telegram_token.get_secret_value().strip())
+        .token(settings.telegram_token.get_secret_value())
         .base_url(settings.telegram_base_url)
         .base_file_url(file_base_url(settings.telegram_base_url))
         .concurrent_updates(True)
