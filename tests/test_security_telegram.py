@@ -81,8 +81,8 @@ def bot_env(home: Path, api_url: str, **settings: str) -> dict[str, str]:
 
 def newsbot(command: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run a newsbot command that is expected to stop by itself."""
-    return subprocess.run([sys.executable, "-m", "bot.cli", command], env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=TIMEOUT)
+    return subprocess.run([sys.executable, "-m", "bot.cli", command], env=env, cwd=cwd,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=TIMEOUT)
 
 
 @contextmanager
@@ -152,7 +152,8 @@ def test_an_unreachable_bot_api_is_one_line_exit_4_naming_the_url_without_the_to
     done = newsbot(command, bot_env(home, base_url), home)
     assert (done.returncode, done.stdout) == (4, ""), done.stderr
     [line] = messages(done.stderr)
-    assert line.startswith(f"{PREFIX[command]}: cannot reach the Telegram Bot API at {base_url}[REDACTED]: "), line
+    where = f"{PREFIX[command]}: cannot reach the Telegram Bot API at {base_url}[REDACTED]: "
+    assert line.startswith(where), line
     assert_secret_absent(done.stderr)
 
 
@@ -248,3 +249,16 @@ def test_the_feedback_log_is_created_for_its_owner_only_and_records_votes(comman
     assert stat.S_IMODE(os.stat(log.with_name("feedback.jsonl.salt")).st_mode) == 0o600
     [vote] = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
     assert (vote["vote"], vote["question"], vote["user"] != str(MEMBER)) == ("up", QUESTION, True)
+
+
+@pytest.mark.parametrize("token", [None, "  \t"])
+def test_run_without_a_token_still_opens_the_repl_with_no_allowlist(token, home) -> None:
+    """`make run` on a fresh machine: no token (or one that is only spaces) means the REPL, not the bot."""
+    env = bot_env(home, "http://127.0.0.1:1/bot", NEWSBOT_ALLOWED_USER_IDS="", NEWSBOT_ADMIN_USER_IDS="")
+    del env["NEWSBOT_TELEGRAM_TOKEN"]
+    if token is not None:
+        env["NEWSBOT_TELEGRAM_TOKEN"] = token
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "run"], env=env, cwd=home, input=QUESTION + "\n",
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    assert done.returncode == 0, done.stderr
+    assert "Mark Rutte" in done.stdout

@@ -124,7 +124,8 @@ def check_feedback_log(settings) -> None:
         FeedbackLog(path).check_writable()
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise BotStartError(f"cannot write the feedback log {path} (NEWSBOT_FEEDBACK_LOG): {reason}", 2) from None
+        message = f"cannot write the feedback log {path} (NEWSBOT_FEEDBACK_LOG): {reason}"
+        raise BotStartError(message, 2) from None
 
 
 def check_bot_api(settings) -> None:

@@ -89,7 +89,8 @@ class FeedbackLog:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except FileExistsError:  # a file where a folder should be
-            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(self.path.parent)) from None
+            folder = str(self.path.parent)
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), folder) from None
         os.close(self._open())
         self._get_salt()
 
