@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     def _empty_port(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("llm_api_key", mode="before")
+    @field_validator("llm_api_key", "telegram_token", "telegram_webhook_secret", mode="before")
     @classmethod
     def _empty_secret(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
