@@ -63,6 +63,17 @@ class Settings(BaseSettings):
             return [value]
         return value
 
+    @field_validator("telegram_token", "telegram_webhook_secret", mode="before")
+    @classmethod
+    def _normalise_telegram_secret(cls, value: object) -> object:
+        # The one place these are normalised: the bot, the redaction filter and the error
+        # messages all get this value, so a stray space in .env can't leave the token unredacted.
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
+
     @field_validator("chroma_host", "llm_base_url", "llm_model", "feedback_log", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
@@ -77,17 +88,6 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_secret(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
-
-    @field_validator("telegram_token", "telegram_webhook_secret", mode="before")
-    @classmethod
-    def _normalise_telegram_secret(cls, value: object) -> object:
-        # The one place these are normalised: the bot, the redaction filter and the error
-        # messages all get this value, so a stray space in .env can't leave the token unredacted.
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        if isinstance(value, str):
-            return value.strip() or None
-        return value
 
     @property
     def server_mode(self) -> bool:
