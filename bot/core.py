@@ -33,7 +33,12 @@ __all__ = [
 
 
 class ConfigError(ValueError):
-    """A setting has a bad value; the message is one line naming the setting."""
+    """A setting has a bad value; the message is one line naming the setting.
+
+    `label`, when set, prefixes the message where it is shown ("bad setting: NEWSBOT_X: …").
+    """
+
+    label = ""
 
 
 class Busy(RuntimeError):

@@ -17,6 +17,8 @@ IdList = Annotated[list[int], NoDecode]
 class SettingsError(ConfigError):
     """A setting has a bad value; the message is one line naming the setting."""
 
+    label = "bad setting"
+
 
 class Settings(BaseSettings):
     """Every knob of newsbot; `.env.example` documents each one."""
@@ -51,6 +53,7 @@ class Settings(BaseSettings):
     allowed_user_ids: IdList = Field(default_factory=list)
     allowed_chat_ids: IdList = Field(default_factory=list)
     admin_user_ids: IdList = Field(default_factory=list)
+    allow_everyone: bool = False
     rate_limit_per_minute: int = Field(12, ge=1)
     feedback_log: Path | None = None
 
@@ -64,6 +67,17 @@ class Settings(BaseSettings):
             return [p for p in parts if p]
         if isinstance(value, int):
             return [value]
+        return value
+
+    @field_validator("telegram_token", "telegram_webhook_secret", mode="before")
+    @classmethod
+    def _normalise_telegram_secret(cls, value: object) -> object:
+        # The one place these are normalised: the bot, the redaction filter and the error
+        # messages all get this value, so a stray space in .env can't leave the token unredacted.
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, str):
+            return value.strip() or None
         return value
 
     @field_validator("chroma_host", "llm_base_url", "llm_model", "feedback_log", mode="before")
@@ -112,6 +126,11 @@ class Settings(BaseSettings):
     @property
     def feedback_path(self) -> Path:
         return self.feedback_log or self.data_dir / "feedback.jsonl"
+
+    @property
+    def telegram_secrets(self) -> list[str]:
+        """The bot token and the webhook secret that are set (normalised): what logs must never show."""
+        return [s.get_secret_value() for s in (self.telegram_token, self.telegram_webhook_secret) if s]
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -38,10 +38,8 @@ class Wiring:
     chat_model: Any = None
     newsroom_factory: Callable[[Settings], Newsroom] | None = None
 
-    def newsroom(self, settings: Settings, *, serving: str | None = None) -> Newsroom:
-        """The core for `settings`; with `serving` (a command name) the bot's claim on the store first."""
-        if serving is not None:
-            claim_store_for_bot(settings, command=serving)
+    def newsroom(self, settings: Settings) -> Newsroom:
+        """The core for `settings`, with this wiring's stand-ins."""
         if self.newsroom_factory is not None:
             return self.newsroom_factory(settings)
         return build_newsroom(

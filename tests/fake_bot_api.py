@@ -4,6 +4,7 @@ It implements the methods python-telegram-bot calls, records every call (method 
 serves enqueued updates to `getUpdates` (long-polling ~0.5 s when there are none, honouring
 `offset`), and checks sent messages the way Telegram does: HTML must parse (known tags,
 balanced, only Telegram's entities) and the visible text must fit in 4096 UTF-16 code units.
+Like Telegram, it answers 401 Unauthorized to any token but the one it was started for.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from urllib.parse import parse_qsl
 
 from bot.settings import Settings
 
+TOKEN = "123456:TEST-secret-token_xyz"  # the token the fake accepts (unless started with another)
 BOT_USER = {
     "id": 999000,
     "is_bot": True,
@@ -101,8 +103,9 @@ class _ApiError(Exception):
 class FakeBotApi:
     """Start with `start()` (or as a context manager); `base_url` goes to `ApplicationBuilder.base_url`."""
 
-    def __init__(self, poll_seconds: float = 0.5) -> None:
+    def __init__(self, poll_seconds: float = 0.5, token: str | None = None) -> None:
         self.poll_seconds = poll_seconds
+        self.token = TOKEN if token is None else token
         self.calls: list[ApiCall] = []
         self._updates: list[dict[str, Any]] = []
         self._next_update_id = 1
@@ -198,13 +201,15 @@ class FakeBotApi:
     # -- request handling --------------------------------------------------------------------
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         path = request.path.split("?", 1)[0]
-        method = path.rsplit("/", 1)[-1]
+        prefix, _, method = path.rpartition("/")
         length = int(request.headers.get("Content-Length") or 0)
         body = request.rfile.read(length) if length else b""
         params = _decode_params(request.headers.get("Content-Type", ""), body)
         with self._cond:
             self.calls.append(ApiCall(method, params))
         try:
+            if prefix != "/bot" + self.token:
+                raise _ApiError(401, "Unauthorized")
             result = self._dispatch(method, params)
             status, payload = 200, {"ok": True, "result": result}
         except _ApiError as exc:
@@ -363,9 +368,6 @@ def callback_update(data: str, *, user_id: int, chat_id: int | None = None, mess
 
 
 # -- settings for the Telegram tests (the fake core is tests/conftest.py `FakeNewsroom`) -----------
-
-TOKEN = "123456:TEST-secret-token_xyz"
-
 
 def make_settings(api: FakeBotApi, tmp_path: Path, **overrides: Any) -> Settings:
     """Settings pointing at the fake API (no .env read)."""

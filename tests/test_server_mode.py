@@ -315,7 +315,7 @@ def test_index_stats_ask_eval_serve_through_the_server_write_nothing_under_the_d
 
 
 def test_a_running_process_follows_reindexes_rebuilds_and_a_server_restart(
-    server, corpus, tmp_path, ask_processes
+    server, corpus, tmp_path, ask_processes, bot_api
 ):
     env = newsbot_env(server, tmp_path)
     index_corpus(env, tmp_path)
@@ -343,7 +343,9 @@ def test_a_running_process_follows_reindexes_rebuilds_and_a_server_restart(
     questions.write_text(json.dumps(question) + "\n", encoding="utf-8")
     one_shots = [("stats",), ("ask", COST_QUESTION), ("index", "--json"), ("eval", str(questions))]
     one_shots.append(("serve",))
-    for done in newsbot_together({**env, "NEWSBOT_TELEGRAM_TOKEN": TOKEN}, tmp_path, *one_shots):
+    bot_env = {**env, "NEWSBOT_TELEGRAM_TOKEN": TOKEN, "NEWSBOT_TELEGRAM_BASE_URL": bot_api.base_url,
+               "NEWSBOT_ALLOWED_USER_IDS": "101", "NEWSBOT_FEEDBACK_LOG": str(tmp_path / "feedback.jsonl")}
+    for done in newsbot_together(bot_env, tmp_path, *one_shots):
         assert done.returncode == 4, (done.args, done.stdout, done.stderr)
         assert where in done.stderr and "Traceback" not in done.stderr, (done.args, done.stderr)
     failed = every_query.ask(COST_QUESTION)

@@ -115,6 +115,7 @@ def test_serve_polls_answers_pending_updates_and_stops_on_sigterm(tmp_path: Path
             "PYTHONPATH": str(REPO),
             "NEWSBOT_TELEGRAM_TOKEN": TOKEN,
             "NEWSBOT_TELEGRAM_BASE_URL": api.base_url,
+            "NEWSBOT_ALLOWED_USER_IDS": "102",
             "NEWSBOT_DATA_DIR": str(tmp_path / "data"),
             "NEWSBOT_LOG_LEVEL": "DEBUG",
         })
@@ -137,8 +138,6 @@ def test_serve_polls_answers_pending_updates_and_stops_on_sigterm(tmp_path: Path
     assert logged_lines(err, own=True) == [
         "INFO bot.telegram: Loading the model and the index…",
         "build_newsroom called",
-        "WARNING bot.telegram.app: NO ALLOWLIST IS SET (NEWSBOT_ALLOWED_USER_IDS / NEWSBOT_ALLOWED_CHAT_IDS "
-        "are empty): the bot will answer ANYONE on Telegram who finds it.",
         "INFO bot.telegram: Serving by long polling",
         "INFO bot.telegram.app: Telegram bot @newsroom_test_bot is up",
     ]

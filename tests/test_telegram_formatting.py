@@ -79,10 +79,15 @@ def test_non_http_urls_are_not_linked() -> None:
 
 
 def test_access_policy() -> None:
-    open_policy = AccessPolicy.from_ids()
+    closed = AccessPolicy.from_ids()
+    assert not closed.is_open and not closed.has_allowlist and not closed.allows(1, 1)
+    open_policy = AccessPolicy.from_ids(everyone=True)
     assert open_policy.is_open and open_policy.allows(1, 1)
+    admins_only = AccessPolicy.from_ids(admins=[9])
+    assert admins_only.has_allowlist and admins_only.allows(9, 9)
+    assert not admins_only.is_open and not admins_only.allows(2, 2)
     policy = AccessPolicy.from_ids(users=[1], chats=[-5], admins=[9])
-    assert not policy.is_open
+    assert not policy.is_open and policy.has_allowlist
     assert policy.allows(1, 1) and policy.allows(2, -5) and policy.allows(9, 9)
     assert not policy.allows(2, 2) and not policy.allows(None, None)
     assert policy.is_admin(9) and not policy.is_admin(1)

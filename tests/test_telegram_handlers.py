@@ -414,10 +414,14 @@ def test_errors_are_logged_with_context_and_apologised_for(tmp_path: Path, caplo
 
 def test_open_bot_is_warned_about_loudly(tmp_path: Path, caplog: Any) -> None:
     with FakeBotApi() as api, caplog.at_level(logging.WARNING, logger="bot.telegram.app"):
-        build_state(make_settings(api, tmp_path, allowed_user_ids=[], allowed_chat_ids=[]), FakeNewsroom())
+        build_state(make_settings(api, tmp_path, allow_everyone=True), FakeNewsroom())
         build_state(make_settings(api, tmp_path), FakeNewsroom())
-    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 1 and "answer ANYONE" in warnings[0].getMessage()
+        build_state(make_settings(api, tmp_path, allowed_user_ids=[], admin_user_ids=[]), FakeNewsroom())
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "NEWSBOT_ALLOW_EVERYONE=true: the bot will answer ANYONE on Telegram who finds it.",
+        "No allowlist is set (NEWSBOT_ALLOWED_USER_IDS / NEWSBOT_ALLOWED_CHAT_IDS / NEWSBOT_ADMIN_USER_IDS "
+        "are empty): the bot will refuse everyone.",
+    ]
 
 
 def test_state_lives_in_bot_data(tmp_path: Path) -> None:

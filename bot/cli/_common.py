@@ -73,7 +73,7 @@ def backend_errors(*, as_json: bool = False, prog: str = "newsbot") -> Iterator[
     try:
         yield
     except ConfigError as exc:
-        fail(f"bad setting: {exc}", ExitCode.USAGE, as_json=as_json, prog=prog)
+        fail(f"{exc.label}: {exc}" if exc.label else str(exc), ExitCode.USAGE, as_json=as_json, prog=prog)
     except Busy as exc:
         fail(f"busy: {exc}", ExitCode.BUSY, as_json=as_json, prog=prog)
     except IndexRefused as exc:

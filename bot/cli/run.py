@@ -14,18 +14,20 @@ from bot.cli._common import ExitCode, backend_errors, load_settings_or_exit, rei
 def run_command(ctx: click.Context) -> None:
     """The main job: index the corpus, then start the bot (with a token) or open the REPL."""
     settings = load_settings_or_exit()
-    serving = "newsbot run" if settings.telegram_token is not None else None
     with backend_errors():
-        newsroom = wiring(ctx).newsroom(settings, serving=serving)
+        if settings.telegram_token is not None:
+            from bot.telegram.runner import prepare_bot
+
+            prepare_bot(settings, command="newsbot run")  # before indexing: a bot that can't start fails fast
+        newsroom = wiring(ctx).newsroom(settings)
     code = reindex(newsroom, settings.corpus_dir)
     if code != ExitCode.OK:
         raise SystemExit(int(code))
     if settings.telegram_token is not None:
-        from bot.telegram.app import run_bot
-        from bot.telegram.redaction import install_redaction
+        from bot.telegram.runner import run_bot
 
-        install_redaction([settings.telegram_token.get_secret_value()], settings.log_level)
-        run_bot(settings, newsroom)
+        with backend_errors():
+            run_bot(settings, newsroom)
         return
     from bot.repl import BANNER, is_terminal, run_repl
 

@@ -30,8 +30,7 @@ PROG = "newsbot serve"
 def serve_command(ctx: click.Context, webhook_url: str | None, listen: str, port: int) -> None:
     """Run the Telegram bot (needs NEWSBOT_TELEGRAM_TOKEN)."""
     settings = load_settings_or_exit(prog=PROG)
-    token = settings.telegram_token.get_secret_value().strip() if settings.telegram_token else ""
-    if not token:
+    if settings.telegram_token is None:
         fail("NEWSBOT_TELEGRAM_TOKEN is not set; create a bot with @BotFather and put its token there.", ExitCode.USAGE, prog=PROG)
     secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else ""
     url_path = ""
@@ -48,14 +47,12 @@ def serve_command(ctx: click.Context, webhook_url: str | None, listen: str, port
                  f"(got {webhook_url!r})", ExitCode.USAGE, prog=PROG)
         url_path = parts.path.strip("/")
 
-    from bot.telegram.redaction import install_redaction
+    from bot.telegram.runner import prepare_bot, run_bot
 
-    install_redaction([token, secret], settings.log_level)
-
-    from bot.telegram.app import run_bot
-
-    logger.info("Loading the model and the index…")
     with backend_errors(prog=PROG):
-        newsroom = wiring(ctx).newsroom(settings, serving="newsbot serve")
+        prepare_bot(settings, command=PROG)
+        logger.info("Loading the model and the index…")
+        newsroom = wiring(ctx).newsroom(settings)
     ensure_index(settings, newsroom, prog=PROG)
-    run_bot(settings, newsroom, webhook_url=webhook_url, listen=listen, port=port, url_path=url_path)
+    with backend_errors(prog=PROG):
+        run_bot(settings, newsroom, webhook_url=webhook_url, listen=listen, port=port, url_path=url_path)

@@ -11,30 +11,43 @@ from enum import Enum
 
 @dataclass(frozen=True, slots=True)
 class AccessPolicy:
-    """A listed user or a listed chat is allowed; both lists empty means open to everyone.
+    """Who may use the bot: a listed user, a member of a listed chat, or an admin.
 
-    Admins may always use the bot (and are the only ones who may run /stats and /reindex).
+    Fail closed: with every list empty nobody is allowed, unless `everyone` is set explicitly
+    (`NEWSBOT_ALLOW_EVERYONE=true`). Admins alone are an allowlist of those admins. Admins are
+    the only ones who may run /stats and /reindex.
     """
 
     allowed_user_ids: frozenset[int] = frozenset()
     allowed_chat_ids: frozenset[int] = frozenset()
     admin_user_ids: frozenset[int] = frozenset()
+    everyone: bool = False
 
     @classmethod
     def from_ids(
-        cls, users: Iterable[int] = (), chats: Iterable[int] = (), admins: Iterable[int] = ()
+        cls,
+        users: Iterable[int] = (),
+        chats: Iterable[int] = (),
+        admins: Iterable[int] = (),
+        *,
+        everyone: bool = False,
     ) -> AccessPolicy:
         """Build a policy from plain id lists (as found in `Settings`)."""
-        return cls(frozenset(users), frozenset(chats), frozenset(admins))
+        return cls(frozenset(users), frozenset(chats), frozenset(admins), everyone)
 
     @property
     def is_open(self) -> bool:
-        """True when no allowlist is set: anyone who finds the bot can use it."""
-        return not self.allowed_user_ids and not self.allowed_chat_ids
+        """True when anyone who finds the bot may use it (only ever by explicit choice)."""
+        return self.everyone
+
+    @property
+    def has_allowlist(self) -> bool:
+        """True when some user, chat or admin is listed."""
+        return bool(self.allowed_user_ids or self.allowed_chat_ids or self.admin_user_ids)
 
     def allows(self, user_id: int | None, chat_id: int | None) -> bool:
         """Whether this user in this chat may use the bot."""
-        if self.is_open:
+        if self.everyone:
             return True
         if user_id is not None and (user_id in self.allowed_user_ids or user_id in self.admin_user_ids):
             return True

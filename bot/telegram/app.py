@@ -22,7 +22,6 @@ from bot.telegram.feedback import FeedbackLog
 from bot.telegram.state import STATE_KEY, BotState
 
 logger = logging.getLogger(__name__)
-serve_log = logging.getLogger("bot.telegram")  # what `newsbot serve` says about serving
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 BOT_COMMANDS = [
@@ -47,13 +46,15 @@ def file_base_url(base_url: str) -> str:
 
 def build_state(settings: Settings, newsroom: Newsroom) -> BotState:
     """The handlers' shared state from settings; warns loudly when the bot is open to everyone."""
-    policy = AccessPolicy.from_ids(
-        settings.allowed_user_ids, settings.allowed_chat_ids, settings.admin_user_ids
-    )
+    policy = policy_from_settings(settings)
     if policy.is_open:
         logger.warning(
-            "NO ALLOWLIST IS SET (NEWSBOT_ALLOWED_USER_IDS / NEWSBOT_ALLOWED_CHAT_IDS are empty): "
-            "the bot will answer ANYONE on Telegram who finds it."
+            "NEWSBOT_ALLOW_EVERYONE=true: the bot will answer ANYONE on Telegram who finds it."
+        )
+    elif not policy.has_allowlist:
+        logger.warning(
+            "No allowlist is set (NEWSBOT_ALLOWED_USER_IDS / NEWSBOT_ALLOWED_CHAT_IDS / "
+            "NEWSBOT_ADMIN_USER_IDS are empty): the bot will refuse everyone."
         )
     return BotState(
         newsroom=newsroom,
@@ -63,13 +64,23 @@ def build_state(settings: Settings, newsroom: Newsroom) -> BotState:
     )
 
 
+def policy_from_settings(settings: Settings) -> AccessPolicy:
+    """The access policy the settings describe (`NEWSBOT_ALLOW_EVERYONE` overrides the lists)."""
+    return AccessPolicy.from_ids(
+        settings.allowed_user_ids,
+        settings.allowed_chat_ids,
+        settings.admin_user_ids,
+        everyone=settings.allow_everyone,
+    )
+
+
 def build_application(settings: Settings, newsroom: Newsroom, state: BotState | None = None) -> Application:
     """An `Application` talking to `settings.telegram_base_url`, with every handler registered."""
-    if settings.telegram_token is None or not settings.telegram_token.get_secret_value().strip():
+    if settings.telegram_token is None:
         raise MissingTokenError("NEWSBOT_TELEGRAM_TOKEN is not set: get a token from @BotFather first.")
     application = (
         Application.builder()
-        .token(settings.telegram_token.get_secret_value().strip())
+        .token(settings.telegram_token.get_secret_value())
         .base_url(settings.telegram_base_url)
         .base_file_url(file_base_url(settings.telegram_base_url))
         .concurrent_updates(True)
@@ -99,33 +110,3 @@ async def _post_init(application: Application) -> None:
     """Publish the command list and say who we are."""
     await application.bot.set_my_commands(BOT_COMMANDS)
     logger.info("Telegram bot @%s is up", application.bot.username)
-
-
-def run_bot(
-    settings,
-    newsroom,
-    *,
-    webhook_url: str | None = None,
-    listen: str = "127.0.0.1",
-    port: int = 8443,
-    url_path: str = "",
-) -> None:
-    """Warm the core up, then serve Telegram updates by webhook or long polling until stopped."""
-    newsroom.warm_up()
-    state = build_state(settings, newsroom)
-    application = build_application(settings, newsroom, state)
-    secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
-    if webhook_url:
-        serve_log.info("Serving by webhook on %s:%s/%s for %s", listen, port, url_path, webhook_url)
-        application.run_webhook(
-            listen=listen,
-            port=port,
-            url_path=url_path,
-            webhook_url=webhook_url,
-            secret_token=secret,
-            allowed_updates=ALLOWED_UPDATES,
-            drop_pending_updates=False,
-        )
-    else:
-        serve_log.info("Serving by long polling")
-        application.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)

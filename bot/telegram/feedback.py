@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -52,7 +53,8 @@ class FeedbackLog:
     """Appends votes to a JSONL file; user ids are hashed with sha256 and a per-install salt.
 
     The salt lives next to the log (`<log>.salt`, created once, mode 0600) so the same user
-    hashes the same way across restarts without the raw id ever being written.
+    hashes the same way across restarts without the raw id ever being written. The log itself
+    is created with mode 0600 too: it holds the questions and answers.
     """
 
     def __init__(self, path: Path, salt: bytes | None = None) -> None:
@@ -78,6 +80,23 @@ class FeedbackLog:
                 self._salt = salt
         return self._salt
 
+    def check_writable(self) -> None:
+        """Create the log, its folder and the salt if missing; raises `OSError` if that fails.
+
+        Run at start-up, so a bot that could not record votes refuses to start rather than
+        apologising for every 👍.
+        """
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:  # a file where a folder should be
+            folder = str(self.path.parent)
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), folder) from None
+        os.close(self._open())
+        self._get_salt()
+
+    def _open(self) -> int:
+        return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+
     def hash_user(self, user_id: int) -> str:
         """sha256(salt + user id), hex."""
         return hashlib.sha256(self._get_salt() + str(user_id).encode("ascii")).hexdigest()
@@ -87,5 +106,5 @@ class FeedbackLog:
         line = json.dumps(entry.to_dict(), ensure_ascii=False)
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as handle:
+            with os.fdopen(self._open(), "a", encoding="utf-8") as handle:
                 handle.write(line + "\n")

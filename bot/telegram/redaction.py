@@ -1,8 +1,10 @@
 """Keep the bot token (and the webhook secret) out of the logs.
 
 httpx logs every request URL, and Bot API URLs contain the token (`.../bot<token>/getUpdates`).
-We quiet httpx/httpcore to WARNING and put a filter on the root handlers that redacts the
-secrets from every record, whichever logger it came from, including formatted tracebacks.
+We quiet httpx/httpcore to WARNING and put a filter on every handler (the root's and any
+logger's own) that redacts the secrets from every record, whichever logger it came from,
+including exception text and formatted tracebacks. The secrets come normalised from
+`Settings.telegram_secrets`, exactly as the bot uses them.
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ class SecretRedactingFilter(logging.Filter):
 
 
 def install_redaction(secrets: Iterable[str], level: str | int = "INFO") -> SecretRedactingFilter:
-    """Set up logging for the bot: a root handler if none, quiet httpx, and the redacting filter."""
+    """Set up logging for the bot: a root handler if none, quiet httpx, and the redacting filter
+    on every handler that exists now (the root's and those of named loggers)."""
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -58,6 +61,10 @@ def install_redaction(secrets: Iterable[str], level: str | int = "INFO") -> Secr
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
     redactor = SecretRedactingFilter(secrets)
-    for handler in root.handlers:
-        handler.addFilter(redactor)
+    loggers = [root] + [
+        logger for logger in logging.Logger.manager.loggerDict.values() if isinstance(logger, logging.Logger)
+    ]
+    for logger in loggers:
+        for handler in logger.handlers:
+            handler.addFilter(redactor)
     return redactor
