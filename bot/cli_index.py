@@ -176,6 +176,15 @@ def crash_hooks_from_env():
     return IndexerHooks(after_write=crash)
 
 
+def non_empty_path(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    """Click callback: an empty path option (`--corpus ""`) is bad usage (exit 2), not the current folder."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise click.BadParameter("must not be empty (give a folder path)")
+    return Path(value)
+
+
 def _fail(as_json: bool, message: str) -> None:
     click.echo(f"newsbot: {message}", err=True)
     if as_json:
@@ -183,7 +192,7 @@ def _fail(as_json: bool, message: str) -> None:
 
 
 @click.command("index")
-@click.option("--corpus", "corpus", type=click.Path(path_type=Path), default=None, help="Corpus folder (default: NEWSBOT_CORPUS_DIR).")
+@click.option("--corpus", "corpus", type=click.Path(), callback=non_empty_path, default=None, help="Corpus folder (default: NEWSBOT_CORPUS_DIR).")
 @click.option("--rebuild", is_flag=True, help="Drop the index and embed everything again.")
 @click.option("--force", is_flag=True, help="Allow a run that removes more than half of the indexed articles.")
 @click.option("--json", "as_json", is_flag=True, help="Print only a JSON summary on stdout.")

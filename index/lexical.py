@@ -32,7 +32,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from index.store import timestamp
+from index.store import StoreError, disk_full, disk_full_message, timestamp
 from index.text import QueryTerms, analyse_query
 
 if TYPE_CHECKING:
@@ -45,8 +45,11 @@ TEXT_WEIGHT = 1.0
 _FETCH_BATCH = 500  # chunk ids per store.get_chunks call during a sync
 
 
-class LexicalError(RuntimeError):
-    """The lexical index could not be opened (e.g. SQLite without FTS5)."""
+class LexicalError(StoreError):
+    """The lexical index could not be opened (e.g. SQLite without FTS5) or written (a full disk).
+
+    A `StoreError`, so every command ends with its one line and exit code 4.
+    """
 
 
 def fts_phrase(phrase: str) -> str:
@@ -108,12 +111,16 @@ class LexicalIndex:
         if self.path is not None:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(
-            self.path or ":memory:", check_same_thread=False, isolation_level=None, timeout=30.0
-        )
-        if self.path is not None:
-            self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        where = self.path or ":memory:"
+        try:
+            self._db = sqlite3.connect(where, check_same_thread=False, isolation_level=None, timeout=30.0)
+            if self.path is not None:
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.Error as exc:
+            if disk_full(exc):
+                raise LexicalError(disk_full_message(where, exc)) from exc
+            raise LexicalError(f"cannot open the lexical index at {where}: {' '.join(str(exc).split())}") from exc
         self._ensure_schema()
 
     # --- schema ------------------------------------------------------------------------------
@@ -147,6 +154,8 @@ class LexicalIndex:
             except sqlite3.OperationalError as exc:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
+                if disk_full(exc):
+                    raise LexicalError(disk_full_message(self.path or ":memory:", exc)) from exc
                 if "fts5" in str(exc).lower():
                     raise LexicalError(
                         f"this Python's SQLite ({sqlite3.sqlite_version}) has no FTS5 module: {exc}"
@@ -170,13 +179,22 @@ class LexicalIndex:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
+        """One write transaction; a write that fails for lack of space raises `LexicalError`."""
         try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            if disk_full(exc):
+                raise LexicalError(disk_full_message(self.path or ":memory:", exc)) from exc
             raise
-        self._db.execute("COMMIT")
 
     # --- state -------------------------------------------------------------------------------
     def synced_generation(self) -> int | None:
