@@ -45,7 +45,7 @@ class StoreError(RuntimeError):
 
 
 DEFAULT_CHROMA_TIMEOUT = 30.0
-_FORBIDDEN_ROOTS = (Path("/proc"), Path("/sys"), Path("/dev"))
+_FORBIDDEN_ROOTS = (Path("/proc"), Path("/sys"))  # kernel views; /dev/shm is a fine place for data
 
 
 def one_line(exc: BaseException) -> str:
@@ -57,7 +57,7 @@ def one_line(exc: BaseException) -> str:
 def writable_data_dir(data_dir: Path | str) -> Path:
     """Make sure `data_dir` (NEWSBOT_DATA_DIR) is a folder this process can write, creating it if needed.
 
-    Raises `StoreError` naming the path when it is a file, sits under /proc, /sys or /dev, cannot
+    Raises `StoreError` naming the path when it is a file, sits under /proc or /sys, cannot
     be created, or refuses a test file (read-only mount, permissions). Called before the embedded
     store, its lock files or the caches are opened, so no command gets as far as a traceback.
     """
@@ -221,6 +221,7 @@ def _reconnecting(method: Callable[..., _T]) -> Callable[..., _T]:
 
     @functools.wraps(method)
     def call(self: ChunkStore, *args: Any, **kwargs: Any) -> _T:
+        client = self._client
         try:
             return method(self, *args, **kwargs)
         except StoreError:
@@ -232,7 +233,7 @@ def _reconnecting(method: Callable[..., _T]) -> Callable[..., _T]:
                 self._forget_collections()
             elif self.can_reopen and _stale_local_store(exc):
                 log.info("reopening the store at %s after %s", self.location, one_line(exc))
-                self.reopen()
+                self.reopen(stale=client)
             else:
                 raise
         try:
@@ -299,22 +300,26 @@ class ChunkStore:
         """True when this store can make a fresh client (an embedded store opened by `open_store`)."""
         return self._reopen is not None
 
-    def reopen(self) -> None:
+    def reopen(self, *, stale: Any = None) -> None:
         """Close the client and open a new one on the same folder (drops chromadb's cached segments).
 
         chromadb shares one System per folder inside a process, so the old client is closed first;
-        otherwise the new one would get the same stale System back.
+        otherwise the new one would get the same stale System back. With `stale` (the client a
+        failed call used), nothing happens if another thread has already replaced that client.
         """
         if self._reopen is None:
             raise StoreError(f"the store at {self.location} cannot be reopened")
         with self._reopen_lock:
-            old, self._client = self._client, None
+            if stale is not None and self._client is not stale:
+                return
+            old = self._client  # stays in place (closed) until the new one is open
             self._forget_collections()
             try:
                 old.close()
             except Exception as exc:  # noqa: BLE001 - a client broken enough to fail closing is being replaced
                 log.debug("closing the old store client failed: %s", one_line(exc))
             self._client = self._reopen()
+            self._forget_collections()
 
     def unreachable_message(self, exc: BaseException) -> str:
         """What to tell the user when the store stopped answering."""

@@ -499,3 +499,67 @@ def test_a_server_that_stops_answering_mid_session_costs_one_question(tmp_path):
         if reader is not None:
             reader.kill()
         server.stop()
+
+
+@pytest.mark.skipif(not chroma_binary().exists(), reason="no chroma executable in the venv")
+def test_the_bot_apologises_for_a_question_the_hung_server_does_not_answer(tmp_path):
+    from bot.telegram.handlers import APOLOGY
+    from fake_bot_api import TOKEN, FakeBotApi, text_message
+
+    server = ChromaServer(tmp_path / "chroma")
+    server.start()
+    env = subprocess_env(
+        NEWSBOT_CORPUS_DIR=str(write_corpus(tmp_path / "corpus", 4)),
+        NEWSBOT_DATA_DIR=str(tmp_path / "data"),
+        NEWSBOT_COLLECTION_PREFIX="hangbot",
+        NEWSBOT_CHROMA_TIMEOUT="1",
+        NEWSBOT_INDEX_REFRESH_SECONDS="0",
+        NEWSBOT_TELEGRAM_TOKEN=TOKEN,
+        NEWSBOT_ALLOWED_USER_IDS="102",
+        HF_HUB_OFFLINE="1",
+        **server.env(),
+    )
+    proc = None
+    try:
+        assert newsbot("index", env=env).returncode == 0
+        with FakeBotApi(poll_seconds=0.2) as api, (tmp_path / "serve.log").open("w") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", "serve"],
+                env={**env, "NEWSBOT_TELEGRAM_BASE_URL": api.base_url},
+                cwd=tmp_path,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+            def reply(count: int) -> str:
+                try:
+                    return api.wait_for_sync("sendMessage", count, timeout=40)[count - 1].params["text"]
+                except AssertionError as exc:
+                    raise AssertionError(f"{exc}\n{(tmp_path / 'serve.log').read_text()[-3000:]}") from None
+
+            api.enqueue(text_message(QUESTION, user_id=102, message_id=1))
+            first = reply(1)
+            assert first != APOLOGY and "[1]" in first, first
+            server.pause()
+            try:
+                started = time.monotonic()
+                api.enqueue(text_message(QUESTION, user_id=102, message_id=2))
+                assert reply(2) == APOLOGY
+                assert time.monotonic() - started < 15
+            finally:
+                server.resume()
+            api.enqueue(text_message(QUESTION, user_id=102, message_id=3))
+            assert reply(3) == first
+            assert proc.poll() is None  # still serving
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        server.stop()
+    log_text = (tmp_path / "serve.log").read_text()
+    assert "Error while handling update" in log_text  # logged for the admin, not shown to the user
+    assert "NEWSBOT_CHROMA_TIMEOUT" in log_text
