@@ -179,7 +179,8 @@ class CachedEmbedder(Embedder):
 
     def _give_up(self, exc: BaseException) -> None:
         """Stop using the cache for the rest of this process (called with the lock held, or in __init__)."""
-        log.warning("embedding cache %s disabled: %s: %s", self.path, exc.__class__.__name__, " ".join(str(exc).split()))
+        reason = " ".join(str(exc).split())
+        log.warning("embedding cache %s disabled: %s: %s", self.path, exc.__class__.__name__, reason)
         db, self._db = self._db, None
         if db is not None:
             try:
@@ -219,10 +220,8 @@ class CachedEmbedder(Embedder):
             with self._lock:
                 if self._db is not None:
                     try:
-                        self._db.executemany(
-                            "INSERT OR REPLACE INTO emb VALUES (?, ?, ?)",
-                            [(self.name, keys[i], vecs[j].astype(np.float32).tobytes()) for j, i in enumerate(missing)],
-                        )
+                        rows = [(self.name, keys[i], vecs[j].astype(np.float32).tobytes()) for j, i in enumerate(missing)]
+                        self._db.executemany("INSERT OR REPLACE INTO emb VALUES (?, ?, ?)", rows)
                         self._db.commit()
                     except sqlite3.Error as exc:
                         self._give_up(exc)

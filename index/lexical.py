@@ -120,7 +120,8 @@ class LexicalIndex:
         except sqlite3.Error as exc:
             if disk_full(exc):
                 raise LexicalError(disk_full_message(where, exc)) from exc
-            raise LexicalError(f"cannot open the lexical index at {where}: {' '.join(str(exc).split())}") from exc
+            reason = " ".join(str(exc).split())
+            raise LexicalError(f"cannot open the lexical index at {where}: {reason}") from exc
         self._ensure_schema()
 
     # --- schema ------------------------------------------------------------------------------

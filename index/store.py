@@ -17,6 +17,7 @@ crash leaves at worst unlisted chunks, which the next run deletes.
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import logging
@@ -71,14 +72,16 @@ def writable_data_dir(data_dir: Path | str) -> Path:
     try:
         resolved.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise StoreError(f"cannot create NEWSBOT_DATA_DIR {str(path)!r}: {exc.strerror or one_line(exc)}") from None
+        reason = exc.strerror or one_line(exc)
+        raise StoreError(f"cannot create NEWSBOT_DATA_DIR {str(path)!r}: {reason}") from None
     probe = resolved / f".newsbot-write-test-{os.getpid()}"
     try:
         with probe.open("wb") as handle:
             handle.write(b"ok")
         probe.unlink()
     except OSError as exc:
-        raise StoreError(f"NEWSBOT_DATA_DIR {str(path)!r} is not writable: {exc.strerror or one_line(exc)}") from None
+        reason = exc.strerror or one_line(exc)
+        raise StoreError(f"NEWSBOT_DATA_DIR {str(path)!r} is not writable: {reason}") from None
     return path
 
 
@@ -88,8 +91,6 @@ def disk_full(exc: BaseException) -> bool:
     SQLite reports a full disk as "database or disk is full" but a file size limit (EFBIG) as a
     "disk I/O error" (code 778), and chromadb passes either on inside its own error's text.
     """
-    import errno
-
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
         return True
     text = str(exc).lower()
@@ -316,7 +317,7 @@ class ChunkStore:
             self._forget_collections()
             try:
                 old.close()
-            except Exception as exc:  # noqa: BLE001 - a client broken enough to fail closing is being replaced
+            except Exception as exc:  # noqa: BLE001 - a client too broken to close is replaced anyway
                 log.debug("closing the old store client failed: %s", one_line(exc))
             self._client = self._reopen()
             self._forget_collections()
@@ -559,7 +560,7 @@ def _probe_server(host: str, port: int, timeout: float) -> None:
 
 
 def _set_http_timeout(client: Any, timeout: float) -> None:
-    """Give chromadb's HTTP session a timeout (chromadb 1.5 makes it with `timeout=None`, no setting for it)."""
+    """Give chromadb's HTTP session a timeout (chromadb 1.5 makes it with `timeout=None`, no setting)."""
     import httpx
 
     session = getattr(getattr(client, "_server", None), "_session", None)
