@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     embedding_cache: bool = True
     chroma_host: str | None = None
     chroma_port: int | None = Field(None, ge=1, le=65535)
+    chroma_timeout: float = Field(30.0, gt=0, allow_inf_nan=False)
     collection_prefix: str = Field("newsbot", min_length=3, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
     max_article_chars: int = Field(200_000, ge=1000)
     top_k: int = Field(8, ge=1, le=50)
@@ -78,6 +79,14 @@ class Settings(BaseSettings):
             value = value.get_secret_value()
         if isinstance(value, str):
             return value.strip() or None
+        return value
+
+    @field_validator("corpus_dir", "data_dir", mode="before")
+    @classmethod
+    def _path_not_empty(cls, value: object) -> object:
+        # An empty value would become Path("") == "." and read or write the current folder.
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must not be empty (give a folder path)")
         return value
 
     @field_validator("chroma_host", "llm_base_url", "llm_model", "feedback_log", mode="before")

@@ -92,6 +92,7 @@ def build_store(settings: Settings) -> ChunkStore:
         host=settings.chroma_host,
         port=settings.chroma_port,
         prefix=settings.collection_prefix,
+        timeout=settings.chroma_timeout,
     )
 
 

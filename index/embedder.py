@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import sqlite3
@@ -16,6 +17,8 @@ import numpy as np
 from index.errors import BackendUnavailable
 
 PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
+
+log = logging.getLogger(__name__)
 
 
 class EmbedderError(BackendUnavailable):
@@ -156,17 +159,36 @@ class CachedEmbedder(Embedder):
     """Wraps an embedder with an on-disk cache keyed by (model, text hash).
 
     Re-running an experiment or rebuilding an index with the same chunks embeds nothing.
+
+    The cache only saves time: when it cannot be opened or written (a full disk, a read-only
+    file) it logs one warning and the embedder goes on without it.
     """
 
     def __init__(self, inner: Embedder, path: Path):
         self.inner = inner
         self.name = inner.name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS emb (model TEXT, h TEXT, v BLOB, PRIMARY KEY (model, h))"
-        )
+        self.path = path
         self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), check_same_thread=False)
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS emb (model TEXT, h TEXT, v BLOB, PRIMARY KEY (model, h))"
+            )
+        except (OSError, sqlite3.Error) as exc:
+            self._give_up(exc)
+
+    def _give_up(self, exc: BaseException) -> None:
+        """Stop using the cache for the rest of this process (called with the lock held, or in __init__)."""
+        reason = " ".join(str(exc).split())
+        log.warning("embedding cache %s disabled: %s: %s", self.path, exc.__class__.__name__, reason)
+        db, self._db = self._db, None
+        if db is not None:
+            try:
+                db.close()
+            except sqlite3.Error:
+                pass
 
     @property
     def dim(self) -> int:  # type: ignore[override]
@@ -180,24 +202,31 @@ class CachedEmbedder(Embedder):
         keys = [self._key(t) for t in texts]
         found: dict[str, np.ndarray] = {}
         with self._lock:
-            for i in range(0, len(keys), 500):
-                part = keys[i : i + 500]
-                rows = self._db.execute(
-                    f"SELECT h, v FROM emb WHERE model = ? AND h IN ({','.join('?' * len(part))})",
-                    [self.name, *part],
-                ).fetchall()
-                found.update((h, np.frombuffer(v, dtype=np.float32)) for h, v in rows)
+            try:
+                for i in range(0, len(keys), 500):
+                    if self._db is None:
+                        break
+                    part = keys[i : i + 500]
+                    rows = self._db.execute(
+                        f"SELECT h, v FROM emb WHERE model = ? AND h IN ({','.join('?' * len(part))})",
+                        [self.name, *part],
+                    ).fetchall()
+                    found.update((h, np.frombuffer(v, dtype=np.float32)) for h, v in rows)
+            except sqlite3.Error as exc:
+                self._give_up(exc)
         missing = [i for i, k in enumerate(keys) if k not in found]
         if progress and len(texts) - len(missing):
             progress(len(texts) - len(missing))
         if missing:
             vecs = self.inner.embed_documents([texts[i] for i in missing], progress=progress)
             with self._lock:
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO emb VALUES (?, ?, ?)",
-                    [(self.name, keys[i], vecs[j].astype(np.float32).tobytes()) for j, i in enumerate(missing)],
-                )
-                self._db.commit()
+                if self._db is not None:
+                    try:
+                        rows = [(self.name, keys[i], vecs[j].astype(np.float32).tobytes()) for j, i in enumerate(missing)]
+                        self._db.executemany("INSERT OR REPLACE INTO emb VALUES (?, ?, ?)", rows)
+                        self._db.commit()
+                    except sqlite3.Error as exc:
+                        self._give_up(exc)
             for j, i in enumerate(missing):
                 found[keys[i]] = vecs[j]
         if not texts:

@@ -27,12 +27,12 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from index.store import timestamp
+from index.store import StoreError, disk_full, disk_full_message, timestamp
 from index.text import QueryTerms, analyse_query
 
 if TYPE_CHECKING:
@@ -45,8 +45,11 @@ TEXT_WEIGHT = 1.0
 _FETCH_BATCH = 500  # chunk ids per store.get_chunks call during a sync
 
 
-class LexicalError(RuntimeError):
-    """The lexical index could not be opened (e.g. SQLite without FTS5)."""
+class LexicalError(StoreError):
+    """The lexical index could not be opened (e.g. SQLite without FTS5) or written (a full disk).
+
+    A `StoreError`, so every command ends with its one line and exit code 4.
+    """
 
 
 def fts_phrase(phrase: str) -> str:
@@ -83,6 +86,36 @@ class SyncStats:
     seconds: float = 0.0
 
 
+@dataclass(slots=True)
+class SyncPlan:
+    """What a sync must do: articles to drop (removed or changed) and records to (re)write."""
+
+    to_remove: list[str] = field(default_factory=list)
+    to_write: list[ArticleRecord] = field(default_factory=list)
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+
+
+def plan_sync(known: dict[str, tuple[str, str]], manifest: dict[str, ArticleRecord]) -> SyncPlan:
+    """The diff of the indexed articles (`article id → (content hash, chunks key)`) against the manifest."""
+    plan = SyncPlan(to_remove=[aid for aid in known if aid not in manifest])
+    plan.removed = len(plan.to_remove)
+    for aid, record in manifest.items():
+        mine = known.get(aid)
+        if mine is None:
+            plan.added += 1
+            plan.to_write.append(record)
+        elif mine != (record.content_hash, _chunks_key(record.chunk_ids)):
+            plan.updated += 1
+            plan.to_remove.append(aid)
+            plan.to_write.append(record)
+        else:
+            plan.unchanged += 1
+    return plan
+
+
 class LexicalIndex:
     """SQLite FTS5 BM25 index over the live chunks of a `ChunkStore`.
 
@@ -108,12 +141,17 @@ class LexicalIndex:
         if self.path is not None:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(
-            self.path or ":memory:", check_same_thread=False, isolation_level=None, timeout=30.0
-        )
-        if self.path is not None:
-            self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        where = self.path or ":memory:"
+        try:
+            self._db = sqlite3.connect(where, check_same_thread=False, isolation_level=None, timeout=30.0)
+            if self.path is not None:
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.Error as exc:
+            if disk_full(exc):
+                raise LexicalError(disk_full_message(where, exc)) from exc
+            reason = " ".join(str(exc).split())
+            raise LexicalError(f"cannot open the lexical index at {where}: {reason}") from exc
         self._ensure_schema()
 
     # --- schema ------------------------------------------------------------------------------
@@ -147,6 +185,8 @@ class LexicalIndex:
             except sqlite3.OperationalError as exc:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
+                if disk_full(exc):
+                    raise LexicalError(disk_full_message(self.path or ":memory:", exc)) from exc
                 if "fts5" in str(exc).lower():
                     raise LexicalError(
                         f"this Python's SQLite ({sqlite3.sqlite_version}) has no FTS5 module: {exc}"
@@ -170,13 +210,22 @@ class LexicalIndex:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
+        """One write transaction; a write that fails for lack of space raises `LexicalError`."""
         try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            if disk_full(exc):
+                raise LexicalError(disk_full_message(self.path or ":memory:", exc)) from exc
             raise
-        self._db.execute("COMMIT")
 
     # --- state -------------------------------------------------------------------------------
     def synced_generation(self) -> int | None:
@@ -217,7 +266,9 @@ class LexicalIndex:
 
         Skipped when the store's generation equals the synced one (unless `force`). Only articles
         whose content hash or chunk list changed are touched; their chunks are fetched from the
-        store in batches, so memory stays bounded by one batch, not by the corpus.
+        store in batches, so memory stays bounded by one batch, not by the corpus. Safe when
+        several processes share the file (a reader and `newsbot index`): the diff is taken inside
+        the write transaction, so a second syncer waits and then finds nothing left to do.
         """
         started = time.perf_counter()
         # Read the generation before the manifest: a commit landing in between makes us record
@@ -227,66 +278,59 @@ class LexicalIndex:
             if not force and self.synced_generation() == generation:
                 return SyncStats(generation=generation, skipped=True, seconds=time.perf_counter() - started)
             manifest = store.manifest()
-            mine = {
-                aid: (content_hash, chunks_key)
-                for aid, content_hash, chunks_key in self._db.execute(
-                    "SELECT article_id, content_hash, chunks_key FROM articles"
-                )
-            }
-            stats = SyncStats(generation=generation)
-            to_remove: list[str] = [aid for aid in mine if aid not in manifest]
-            to_write: list[ArticleRecord] = []
-            for aid, record in manifest.items():
-                known = mine.get(aid)
-                if known is None:
-                    stats.added += 1
-                    to_write.append(record)
-                elif known != (record.content_hash, _chunks_key(record.chunk_ids)):
-                    stats.updated += 1
-                    to_remove.append(aid)
-                    to_write.append(record)
-                else:
-                    stats.unchanged += 1
-            stats.removed = len(to_remove) - stats.updated
             with self._transaction() as db:
-                for aid in to_remove:
-                    stats.chunks_removed += self._delete_article(db, aid)
-                for record in to_write:
-                    self._insert_article(db, record)
-                incomplete: set[str] = set()
-                for chunk_ids, record_of in _batches(to_write):
-                    found = store.get_chunks(chunk_ids)
-                    stats.missing_chunks += len(chunk_ids) - len(found)
-                    got = {c.id for c in found}
-                    incomplete.update(record_of[cid].article_id for cid in chunk_ids if cid not in got)
-                    for chunk in found:
-                        record = record_of[chunk.id]
-                        cur = db.execute(
-                            "INSERT OR IGNORE INTO chunk_rows (chunk_id, article_id) VALUES (?, ?)",
-                            (chunk.id, record.article_id),
-                        )
-                        if cur.rowcount != 1:
-                            continue  # the same chunk id listed twice: index it once
-                        db.execute(
-                            "INSERT INTO fts (rowid, chunk_id, article_id, title, text) "
-                            "VALUES (?, ?, ?, ?, ?)",
-                            (
-                                cur.lastrowid,
-                                chunk.id,
-                                record.article_id,
-                                chunk.title or record.title,
-                                chunk.text,
-                            ),
-                        )
-                        stats.chunks_added += 1
-                # An article whose listed chunks were missing is re-read at the next sync (a repair run
-                # rewrites the same ids and manifest record, which would otherwise look unchanged).
-                db.executemany(
-                    "UPDATE articles SET chunks_key = 'incomplete' WHERE article_id = ?", [(a,) for a in incomplete]
+                row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+                if not force and row is not None and int(row[0]) == generation:  # another process synced
+                    return SyncStats(generation=generation, skipped=True, seconds=time.perf_counter() - started)
+                known = {
+                    aid: (content_hash, chunks_key)
+                    for aid, content_hash, chunks_key in db.execute(
+                        "SELECT article_id, content_hash, chunks_key FROM articles"
+                    )
+                }
+                plan = plan_sync(known, manifest)
+                stats = SyncStats(
+                    generation=generation,
+                    added=plan.added,
+                    updated=plan.updated,
+                    removed=plan.removed,
+                    unchanged=plan.unchanged,
                 )
+                self._apply(db, store, plan, stats)
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(generation),))
         stats.seconds = time.perf_counter() - started
         return stats
+
+    def _apply(self, db: sqlite3.Connection, store: ChunkStore, plan: SyncPlan, stats: SyncStats) -> None:
+        """Carry out `plan` inside the open transaction, counting chunk rows into `stats`."""
+        for aid in plan.to_remove:
+            stats.chunks_removed += self._delete_article(db, aid)
+        for record in plan.to_write:
+            self._insert_article(db, record)
+        incomplete: set[str] = set()
+        for chunk_ids, record_of in _batches(plan.to_write):
+            found = store.get_chunks(chunk_ids)
+            stats.missing_chunks += len(chunk_ids) - len(found)
+            got = {c.id for c in found}
+            incomplete.update(record_of[cid].article_id for cid in chunk_ids if cid not in got)
+            for chunk in found:
+                record = record_of[chunk.id]
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO chunk_rows (chunk_id, article_id) VALUES (?, ?)",
+                    (chunk.id, record.article_id),
+                )
+                if cur.rowcount != 1:
+                    continue  # the same chunk id listed twice: index it once
+                db.execute(
+                    "INSERT INTO fts (rowid, chunk_id, article_id, title, text) VALUES (?, ?, ?, ?, ?)",
+                    (cur.lastrowid, chunk.id, record.article_id, chunk.title or record.title, chunk.text),
+                )
+                stats.chunks_added += 1
+        # An article whose listed chunks were missing is re-read at the next sync (a repair run
+        # rewrites the same ids and manifest record, which would otherwise look unchanged).
+        db.executemany(
+            "UPDATE articles SET chunks_key = 'incomplete' WHERE article_id = ?", [(a,) for a in incomplete]
+        )
 
     @staticmethod
     def _delete_article(db: sqlite3.Connection, article_id: str) -> int:

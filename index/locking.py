@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from index.store import writable_data_dir
+
 INDEX_LOCK = "index.lock"
 SERVE_LOCK = "serve.lock"
 _POLL_SECONDS = 0.05
@@ -157,12 +159,13 @@ def serve_holder(data_dir: Path) -> LockHolder | None:
 
 
 def acquire_index_lock(data_dir: Path, *, wait: float = 0.0, command: str | None = None) -> ProcessLock:
-    """Take `<data_dir>/index.lock` for one reindex (the caller releases it).
+    """Take `<data_dir>/index.lock` for one reindex (the caller releases it; a data dir that cannot be
+    written raises `StoreError` first, see `index.store.writable_data_dir`).
 
     Refuses with `LockBusy` when another process's `serve` owns the store, or when another
     reindex still holds the lock after `wait` seconds. The messages say what to do instead.
     """
-    data_dir = Path(data_dir)
+    data_dir = writable_data_dir(data_dir)
     lock = ProcessLock(data_dir / INDEX_LOCK, command=command or _command_line())
     try:
         lock.acquire(wait)
@@ -193,7 +196,7 @@ def acquire_serve_lock(data_dir: Path, *, wait: float = 30.0, command: str = "ne
     data dir, or if a `newsbot index` run is still going after `wait` seconds (the bot would
     otherwise start from a store another process is writing).
     """
-    data_dir = Path(data_dir)
+    data_dir = writable_data_dir(data_dir)
     lock = ProcessLock(data_dir / SERVE_LOCK, command=command)
     try:
         lock.acquire(0.0)

@@ -17,8 +17,12 @@ crash leaves at worst unlisted chunks, which the next run deletes.
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
+import logging
+import os
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -32,12 +36,77 @@ from index.models import Chunk
 
 _T = TypeVar("_T")
 
+log = logging.getLogger(__name__)
+
 MANIFEST_VECTOR = [1.0]  # manifest records are never searched; Chroma still wants a vector
 _BATCH = 1000
 
 
 class StoreError(BackendUnavailable):
     """The store could not be opened or reached; the message says where and what to do."""
+
+
+DEFAULT_CHROMA_TIMEOUT = 30.0
+_FORBIDDEN_ROOTS = (Path("/proc"), Path("/sys"))  # kernel views; /dev/shm is a fine place for data
+
+
+def one_line(exc: BaseException) -> str:
+    """`Type: message` of an exception on one line (chromadb and SQLite messages may span several)."""
+    text = " ".join(str(exc).split())
+    return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
+
+
+def writable_data_dir(data_dir: Path | str) -> Path:
+    """Make sure `data_dir` (NEWSBOT_DATA_DIR) is a folder this process can write, creating it if needed.
+
+    Raises `StoreError` naming the path when it is a file, sits under /proc or /sys, cannot
+    be created, or refuses a test file (read-only mount, permissions). Called before the embedded
+    store, its lock files or the caches are opened, so no command gets as far as a traceback.
+    """
+    path = Path(data_dir)
+    resolved = path.expanduser().resolve()
+    for root in _FORBIDDEN_ROOTS:
+        if resolved == root or root in resolved.parents:
+            raise StoreError(f"NEWSBOT_DATA_DIR {str(path)!r} is under {root}, which is not a place for data")
+    if resolved.exists() and not resolved.is_dir():
+        raise StoreError(f"NEWSBOT_DATA_DIR {str(path)!r} is not a folder (a file is in the way)")
+    try:
+        resolved.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or one_line(exc)
+        raise StoreError(f"cannot create NEWSBOT_DATA_DIR {str(path)!r}: {reason}") from None
+    probe = resolved / f".newsbot-write-test-{os.getpid()}"
+    try:
+        with probe.open("wb") as handle:
+            handle.write(b"ok")
+        probe.unlink()
+    except OSError as exc:
+        reason = exc.strerror or one_line(exc)
+        raise StoreError(f"NEWSBOT_DATA_DIR {str(path)!r} is not writable: {reason}") from None
+    return path
+
+
+def disk_full(exc: BaseException) -> bool:
+    """True for a write that failed for lack of space: a full disk, a quota, or the file size limit.
+
+    SQLite reports a full disk as "database or disk is full" but a file size limit (EFBIG) as a
+    "disk I/O error" (code 778), and chromadb passes either on inside its own error's text.
+    """
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        return True
+    text = str(exc).lower()
+    return any(
+        marker in text
+        for marker in ("disk is full", "no space left", "file too large", "quota exceeded", "disk i/o error")
+    )
+
+
+def disk_full_message(where: str | Path, exc: BaseException) -> str:
+    """What to tell the user when a write failed under `where` for lack of space."""
+    return (
+        f"could not write under {where}, is the disk full? ({one_line(exc)}); free some space and "
+        "try again (`newsbot index` repairs an interrupted reindex)"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +193,17 @@ def _unreachable(exc: BaseException) -> bool:
     return isinstance(exc, (httpx.TransportError, ConnectionError, TimeoutError))
 
 
+def _stale_local_store(exc: BaseException) -> bool:
+    """True when the embedded store's files changed under this client (another process rebuilt it).
+
+    chromadb 1.5 then raises InternalError, e.g. "Error creating hnsw segment reader: Nothing found
+    on disk"; a fresh client reads the new files.
+    """
+    from chromadb.errors import InternalError
+
+    return isinstance(exc, InternalError)
+
+
 def _stale_collection(exc: BaseException) -> bool:
     """True when a cached Collection names an id the server no longer has (dropped by a rebuild)."""
     from chromadb.errors import NotFoundError
@@ -133,7 +213,9 @@ def _stale_collection(exc: BaseException) -> bool:
 
 def _reconnecting(method: Callable[..., _T]) -> Callable[..., _T]:
     """Run a store call; on a lost connection or a stale collection, re-fetch the collections and
-    retry once. A server still unreachable then becomes a `StoreError` naming host:port.
+    retry once. An embedded store whose files changed under this client (a rebuild by another
+    process) is reopened before the retry. A failure that persists becomes a `StoreError`: a server
+    still unreachable names host:port, an embedded store names its folder, a full disk says so.
 
     Every decorated method is idempotent (upserts, deletes by id, reads), so running it twice is
     safe. Arguments must not be one-shot iterators (the retry would see them exhausted).
@@ -141,21 +223,35 @@ def _reconnecting(method: Callable[..., _T]) -> Callable[..., _T]:
 
     @functools.wraps(method)
     def call(self: ChunkStore, *args: Any, **kwargs: Any) -> _T:
+        client = self._client
         try:
             return method(self, *args, **kwargs)
         except StoreError:
             raise
         except Exception as exc:  # noqa: BLE001 - classified below
-            if not (_unreachable(exc) or _stale_collection(exc)):
+            if disk_full(exc):
+                raise StoreError(disk_full_message(self.location, exc)) from exc
+            if _unreachable(exc) or _stale_collection(exc):
+                self._forget_collections()
+            elif self.can_reopen and _stale_local_store(exc):
+                log.info("reopening the store at %s after %s", self.location, one_line(exc))
+                self.reopen(stale=client)
+            else:
                 raise
-        self._forget_collections()
         try:
             return method(self, *args, **kwargs)
         except StoreError:
             raise
         except Exception as exc:  # noqa: BLE001 - classified below
+            if disk_full(exc):
+                raise StoreError(disk_full_message(self.location, exc)) from exc
             if _unreachable(exc):
                 raise StoreError(self.unreachable_message(exc)) from exc
+            if self.can_reopen and _stale_local_store(exc):
+                raise StoreError(
+                    f"the store at {self.location} changed while it was read (another process "
+                    f"rebuilding it?): {one_line(exc)}; try again"
+                ) from exc
             raise
 
     return call
@@ -170,6 +266,10 @@ class ChunkStore:
 
     `data_dir` is the folder of an embedded store (where its lock files live, see index/locking.py);
     None for a Chroma server.
+
+    `reopen` (embedded store) makes a fresh client on the same folder: another process may rebuild
+    the store (`newsbot index --rebuild`), which leaves this client reading files that are gone; a
+    failed call then reopens the client and is retried once (see `_reconnecting`).
     """
 
     def __init__(
@@ -180,8 +280,11 @@ class ChunkStore:
         prefix: str = "newsbot",
         data_dir: Path | None = None,
         server: str | None = None,
+        reopen: Callable[[], Any] | None = None,
     ):
         self._client = client
+        self._reopen = reopen
+        self._reopen_lock = threading.Lock()
         self.location = location
         self.data_dir = data_dir
         self._prefix = prefix
@@ -194,6 +297,32 @@ class ChunkStore:
         self._chunks = None
         self._articles = None
 
+    @property
+    def can_reopen(self) -> bool:
+        """True when this store can make a fresh client (an embedded store opened by `open_store`)."""
+        return self._reopen is not None
+
+    def reopen(self, *, stale: Any = None) -> None:
+        """Close the client and open a new one on the same folder (drops chromadb's cached segments).
+
+        chromadb shares one System per folder inside a process, so the old client is closed first;
+        otherwise the new one would get the same stale System back. With `stale` (the client a
+        failed call used), nothing happens if another thread has already replaced that client.
+        """
+        if self._reopen is None:
+            raise StoreError(f"the store at {self.location} cannot be reopened")
+        with self._reopen_lock:
+            if stale is not None and self._client is not stale:
+                return
+            old = self._client  # stays in place (closed) until the new one is open
+            self._forget_collections()
+            try:
+                old.close()
+            except Exception as exc:  # noqa: BLE001 - a client too broken to close is replaced anyway
+                log.debug("closing the old store client failed: %s", one_line(exc))
+            self._client = self._reopen()
+            self._forget_collections()
+
     def unreachable_message(self, exc: BaseException) -> str:
         """What to tell the user when the store stopped answering."""
         where = (
@@ -201,7 +330,11 @@ class ChunkStore:
             if self.server
             else f"the store at {self.location}"
         )
-        return f"lost connection to {where}: {exc.__class__.__name__}: {exc}; is the server running?"
+        import httpx
+
+        if isinstance(exc, httpx.TimeoutException):
+            return f"{where} did not answer within the timeout (NEWSBOT_CHROMA_TIMEOUT): {one_line(exc)}"
+        return f"lost connection to {where}: {one_line(exc)}; is the server running?"
 
     # --- collections -----------------------------------------------------------------
     @property
@@ -371,31 +504,82 @@ class ChunkStore:
 
 
 def open_store(
-    *, data_dir: str | None = None, host: str | None = None, port: int | None = None, prefix: str = "newsbot"
+    *,
+    data_dir: str | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    prefix: str = "newsbot",
+    timeout: float = DEFAULT_CHROMA_TIMEOUT,
 ) -> ChunkStore:
-    """Open the embedded on-disk store under `data_dir`, or a Chroma server when `host` is set."""
+    """Open the embedded on-disk store under `data_dir`, or a Chroma server when `host` is set.
+
+    `timeout` (seconds, NEWSBOT_CHROMA_TIMEOUT) bounds every request to a Chroma server: a server
+    that accepts the connection and never answers ends the call with `StoreError` instead of
+    blocking it forever. A heartbeat with that timeout is sent before chromadb's client is made,
+    because its constructor already talks to the server (and would wait without a timeout).
+    """
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
     settings = ChromaSettings(anonymized_telemetry=False)
     if host:
-        location = f"chroma server http://{host}:{port or 8000}"
         server = f"{host}:{port or 8000}"
+        location = f"chroma server http://{server}"
         try:
+            _probe_server(host, port or 8000, timeout)
             client = chromadb.HttpClient(host=host, port=port or 8000, settings=settings)
+            _set_http_timeout(client, timeout)
             client.heartbeat()
         except Exception as exc:
             raise StoreError(
-                f"cannot reach the Chroma server at {host}:{port or 8000} "
-                f"(NEWSBOT_CHROMA_HOST/NEWSBOT_CHROMA_PORT): {exc.__class__.__name__}: {exc}"
+                f"cannot reach the Chroma server at {server} "
+                f"(NEWSBOT_CHROMA_HOST/NEWSBOT_CHROMA_PORT): {_describe_transport(exc, timeout)}"
             ) from exc
         return ChunkStore(client, location=location, prefix=prefix, server=server)
     if not data_dir:
         raise StoreError("NEWSBOT_DATA_DIR is empty: the embedded store needs a folder")
+    writable_data_dir(data_dir)
     path = Path(data_dir) / "chroma"
-    path.mkdir(parents=True, exist_ok=True)
-    client = chromadb.PersistentClient(path=str(path), settings=settings)
-    return ChunkStore(client, location=str(path), prefix=prefix, data_dir=Path(data_dir))
+
+    def connect() -> Any:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            return chromadb.PersistentClient(path=str(path), settings=settings)
+        except Exception as exc:  # noqa: BLE001 - any failure to open is one line naming the folder
+            if disk_full(exc):
+                raise StoreError(disk_full_message(path, exc)) from exc
+            raise StoreError(f"cannot open the store at {path}: {one_line(exc)}") from exc
+
+    return ChunkStore(connect(), location=str(path), prefix=prefix, data_dir=Path(data_dir), reopen=connect)
+
+
+def _probe_server(host: str, port: int, timeout: float) -> None:
+    """One heartbeat with a deadline; raises httpx's error (or HTTPStatusError) when it fails."""
+    import httpx
+
+    httpx.get(f"http://{host}:{port}/api/v2/heartbeat", timeout=timeout).raise_for_status()
+
+
+def _set_http_timeout(client: Any, timeout: float) -> None:
+    """Give chromadb's HTTP session a timeout (chromadb 1.5 makes it with `timeout=None`, no setting)."""
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if not isinstance(session, httpx.Client):
+        raise StoreError(
+            "this chromadb version's HTTP client has no session to set NEWSBOT_CHROMA_TIMEOUT on; "
+            "use chromadb 1.5"
+        )
+    session.timeout = httpx.Timeout(timeout)
+
+
+def _describe_transport(exc: BaseException, timeout: float) -> str:
+    """One line for a failed request; a timeout says how long we waited and which setting sets it."""
+    import httpx
+
+    if isinstance(exc, httpx.TimeoutException):
+        return f"no answer within {timeout:g} s (NEWSBOT_CHROMA_TIMEOUT); is the server hung?"
+    return one_line(exc)
 
 
 def timestamp(value: datetime) -> int:

@@ -4,6 +4,7 @@
     server.start()          # waits for the heartbeat
     ...                     # NEWSBOT_CHROMA_HOST=server.host, NEWSBOT_CHROMA_PORT=server.port
     server.stop()           # the data stays; start() again serves it on the same port
+    server.pause()          # SIGSTOP (a hung server: connections accepted, no answers); resume()
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import time
 from pathlib import Path
 
 import httpx
-
 
 
 def chroma_binary() -> Path:
@@ -97,6 +97,7 @@ class ChromaServer:
         if proc is None:
             return
         if proc.poll() is None:
+            proc.send_signal(signal.SIGCONT)  # a paused server would not act on SIGTERM
             proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(timeout=timeout)
@@ -106,6 +107,16 @@ class ChromaServer:
         deadline = time.monotonic() + timeout
         while self.alive() and time.monotonic() < deadline:
             time.sleep(0.05)
+
+    def pause(self) -> None:
+        """SIGSTOP the server: its port still accepts connections, but nothing answers (a hung server)."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT a paused server."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGCONT)
 
     def log_text(self) -> str:
         """What the server printed so far (for failure messages)."""

@@ -92,6 +92,15 @@ def parse_date(ctx: click.Context, param: click.Parameter, value: str | None) ->
         raise click.BadParameter(f"expected a date as YYYY-MM-DD, got {value!r}") from None
 
 
+def non_empty_path(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    """Click callback: an empty path option (`--corpus ""`) is bad usage (exit 2), not the current folder."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise click.BadParameter("must not be empty (give a folder path)")
+    return Path(value)
+
+
 @contextmanager
 def progress_reporter(enabled: bool) -> Iterator[Any]:
     """A rich progress bar on stderr (only on a terminal); yields an `IndexProgress` callback or None."""

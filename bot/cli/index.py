@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from bot.cli._common import backend_errors, load_settings_or_exit, reindex, wiring
+from bot.cli._common import backend_errors, load_settings_or_exit, non_empty_path, reindex, wiring
 
 
 @click.command("index")
-@click.option("--corpus", "corpus", type=click.Path(path_type=Path), default=None, help="Corpus folder (default: NEWSBOT_CORPUS_DIR).")
+@click.option("--corpus", "corpus", type=click.Path(), callback=non_empty_path, default=None, help="Corpus folder (default: NEWSBOT_CORPUS_DIR).")
 @click.option("--rebuild", is_flag=True, help="Drop the index and embed everything again.")
 @click.option("--force", is_flag=True, help="Allow a run that removes more than half of the indexed articles.")
 @click.option("--json", "as_json", is_flag=True, help="Print only a JSON summary on stdout.")
