@@ -124,7 +124,9 @@ class Indexer:
                 f"now {model_key!r} and {chunker_key!r}: re-embedding everything"
             )
         # A file that exists but cannot be read now keeps what was indexed from it.
-        kept = set() if report.full_rebuild_reason else _kept_unreadable(manifest, report, unreadable, articles)
+        kept: set[str] = set()
+        if not report.full_rebuild_reason:
+            kept = _kept_unreadable(manifest, report, unreadable, articles)
         removed_ids = sorted(set(manifest) - set(articles) - kept)
         if not report.full_rebuild_reason and manifest and len(removed_ids) * 2 > len(manifest) and not force:
             raise IndexRefused(
@@ -222,9 +224,12 @@ class Indexer:
 
 
 def _kept_unreadable(
-    manifest: dict[str, ArticleRecord], report: IndexReport, unreadable: list[int], articles: dict[str, Article]
+    manifest: dict[str, ArticleRecord],
+    report: IndexReport,
+    unreadable: list[int],
+    articles: dict[str, Article],
 ) -> set[str]:
-    """Ids of indexed articles read from a path that is unreadable now; notes each kept version in its Skip."""
+    """Ids of indexed articles from paths that are unreadable now; says in each Skip what was kept."""
     kept: set[str] = set()
     for position in unreadable:
         skip = report.skipped[position]
@@ -233,7 +238,9 @@ def _kept_unreadable(
         ids = {
             aid
             for aid, rec in manifest.items()
-            if aid not in articles and rec.path and (whole or rec.path == skip.path or rec.path.startswith(prefix))
+            if aid not in articles
+            and rec.path
+            and (whole or rec.path == skip.path or rec.path.startswith(prefix))
         }
         if ids:
             kept |= ids

@@ -58,7 +58,8 @@ def test_overlong_sentence_is_cut_at_word_boundaries():
     assert [len(c.text) for c in chunks] == [311, 299, 299, 299, 340]
     for chunk in chunks:
         assert body[chunk.start : chunk.end] == chunk.text
-        assert body[chunk.start - 1 : chunk.start].strip() == "" and body[chunk.end : chunk.end + 1].strip() == ""
+        assert body[chunk.start - 1 : chunk.start].strip() == ""
+        assert body[chunk.end : chunk.end + 1].strip() == ""
     assert chunks[0].text.startswith("Short start. This sentence goes on")
     assert chunks[-1].text.endswith("until it ends. Short end.")
     assert " ".join(c.text for c in chunks) == body

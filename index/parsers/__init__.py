@@ -37,7 +37,14 @@ from index.parsers.html import parse_html
 from index.parsers.jsonfmt import Located, parse_json, parse_jsonl
 from index.parsers.text import parse_text
 
-__all__ = ["ESCAPE_REASON", "MAX_JSON_BYTES", "SUPPORTED_SUFFIXES", "iter_corpus", "parse_file", "safe_relpath"]
+__all__ = [
+    "ESCAPE_REASON",
+    "MAX_JSON_BYTES",
+    "SUPPORTED_SUFFIXES",
+    "iter_corpus",
+    "parse_file",
+    "safe_relpath",
+]
 
 TEXT_SUFFIXES = frozenset({".txt"})
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
@@ -106,7 +113,9 @@ def _is_ignored(name: str, *, at_root: bool) -> bool:
     return at_root and name.lower().partition(".")[0] == "readme"
 
 
-def _walk(directory: Path, corpus_dir: Path, *, visited: set[str], root: str | None = None) -> Iterator[Path | Skip]:
+def _walk(
+    directory: Path, corpus_dir: Path, *, visited: set[str], root: str | None = None
+) -> Iterator[Path | Skip]:
     """Files to parse under `directory` in sorted order, or Skips for unreadable or escaping entries.
 
     `visited` holds the real paths already walked or yielded (so a link loop ends and no file is
@@ -126,7 +135,7 @@ def _walk(directory: Path, corpus_dir: Path, *, visited: set[str], root: str | N
     for name in names:
         path = directory / name
         real = os.path.realpath(path)
-        if real != root and not real.startswith(root + os.sep):
+        if real != root and not real.startswith(root.rstrip(os.sep) + os.sep):
             yield Skip(safe_relpath(path, corpus_dir), ESCAPE_REASON)
             continue
         if real in visited:  # a link loop, or a second name for something already read

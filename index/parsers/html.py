@@ -24,7 +24,7 @@ _VOID = frozenset(
 _HIDDEN = frozenset({"script", "style", "noscript", "template", "head", "svg", "iframe", "object"})
 _BLOCK = frozenset(
     """address article aside blockquote body br dd details dialog div dl dt fieldset figcaption figure
-    footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section table td th tr ul""".split()  # noqa: SIM905
+    footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section table td th tr ul""".split()  # noqa
 )
 
 

@@ -129,7 +129,7 @@ def parse_jsonl(file: Path, *, path: str, max_chars: int) -> Iterator[Located]:
 
 
 def jsonl_line_limit(max_chars: int) -> int:
-    """Longest JSONL line read, in bytes: an article of `max_chars` characters as `\\uXXXX` escapes, plus metadata."""
+    """Longest JSONL line read, in bytes: `max_chars` characters as `\\uXXXX` escapes, plus metadata."""
     return 6 * max_chars + 65_536
 
 
