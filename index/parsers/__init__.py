@@ -128,9 +128,8 @@ def _walk(
             at_root = directory == corpus_dir
             names = sorted(entry.name for entry in entries if not _is_ignored(entry.name, at_root=at_root))
     except OSError as exc:
-        yield Skip(
-            safe_relpath(directory, corpus_dir), f"cannot read: {exc.strerror or exc}", unreadable=True
-        )
+        reason = f"cannot read: {exc.strerror or exc}"
+        yield Skip(safe_relpath(directory, corpus_dir), reason, unreadable=exc.errno != errno.ENOENT)
         return
     for name in names:
         path = directory / name
