@@ -1,6 +1,8 @@
 """Articles → passages a reader can be shown as a citation.
 
-Chunks are sentence-aligned (a chunk never starts or ends mid-sentence), paragraph-aware (they
+Chunks are sentence-aligned (a chunk never starts or ends mid-sentence, except that a "sentence"
+longer than `max_chars` — text without sentence ends: unpunctuated words, URL lists — is cut into
+pieces at word boundaries, or at character boundaries when it has no spaces), paragraph-aware (they
 prefer to end at a paragraph end), sized for MiniLM's 256-token window together with the title
 that is prepended for embedding, and overlap by one sentence. Each chunk records its character
 offsets into the article body, so `article.body[chunk.start:chunk.end] == chunk.text`.
@@ -29,7 +31,7 @@ class ChunkerConfig:
     def version(self) -> str:
         """Goes into the manifest: a different version re-embeds everything."""
         title = "t" if self.title_in_embedding else "n"
-        return f"sent1-{self.target_chars}-{self.max_chars}-{self.min_chars}-o{self.overlap_sentences}-{title}"
+        return f"sent2-{self.target_chars}-{self.max_chars}-{self.min_chars}-o{self.overlap_sentences}-{title}"
 
 
 DEFAULT_CONFIG = ChunkerConfig()
@@ -38,7 +40,7 @@ DEFAULT_CONFIG = ChunkerConfig()
 def chunk_article(article: Article, config: ChunkerConfig = DEFAULT_CONFIG) -> list[Chunk]:
     """Split an article body into overlapping, sentence-aligned chunks with exact offsets."""
     body = article.body
-    sents = sentence_spans(body)
+    sents = _split_long(body, sentence_spans(body), config)
     if not sents:
         return []
     groups: list[tuple[int, int]] = []  # (first sentence index, last sentence index) inclusive
@@ -99,6 +101,46 @@ def chunk_article(article: Article, config: ChunkerConfig = DEFAULT_CONFIG) -> l
             )
         )
     return chunks
+
+
+def _split_long(
+    body: str, sents: list[tuple[int, int, bool]], config: ChunkerConfig
+) -> list[tuple[int, int, bool]]:
+    """Cut every span longer than `max_chars` (text without sentence ends) into pieces.
+
+    A piece ends at the last whitespace within `target_chars` (or, failing that, within
+    `max_chars`); a run without whitespace is cut after `target_chars` characters.
+    """
+    out: list[tuple[int, int, bool]] = []
+    target = min(config.target_chars, config.max_chars)
+    shortest = min(config.min_chars, target // 2)
+    for start, end, para in sents:
+        first = para
+        while end - start > config.max_chars:
+            cut = _last_space(body, start + shortest, start + target)
+            if cut == -1:
+                cut = _last_space(body, start + 1, start + config.max_chars)
+            if cut == -1:
+                cut = start + target
+            piece_end = cut
+            while piece_end > start and body[piece_end - 1].isspace():
+                piece_end -= 1
+            out.append((start, piece_end, first))
+            first = False
+            start = cut
+            while start < end and body[start].isspace():
+                start += 1
+        if end > start:
+            out.append((start, end, first))
+    return out
+
+
+def _last_space(text: str, lo: int, hi: int) -> int:
+    """Index of the last whitespace character in text[lo:hi+1], or -1."""
+    for i in range(hi, lo - 1, -1):
+        if text[i].isspace():
+            return i
+    return -1
 
 
 def embedding_text(chunk: Chunk, config: ChunkerConfig = DEFAULT_CONFIG) -> str:

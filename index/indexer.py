@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from index.chunking import DEFAULT_CONFIG, ChunkerConfig, chunk_article, embedding_text
@@ -98,8 +98,11 @@ class Indexer:
 
         # 1. What the corpus holds.
         articles: dict[str, Article] = {}
+        unreadable: list[int] = []  # positions in report.skipped
         for n, item in enumerate(self._iter_articles(corpus_dir), 1):
             if isinstance(item, Skip):
+                if item.unreadable:
+                    unreadable.append(len(report.skipped))
                 report.skipped.append(item)
             else:
                 articles[item.id] = item
@@ -120,7 +123,11 @@ class Indexer:
                 f"index was built with model {info.get('model')!r} and chunker {info.get('chunker')!r}; "
                 f"now {model_key!r} and {chunker_key!r}: re-embedding everything"
             )
-        removed_ids = sorted(set(manifest) - set(articles))
+        # A file that exists but cannot be read now keeps what was indexed from it.
+        kept: set[str] = set()
+        if not report.full_rebuild_reason:
+            kept = _kept_unreadable(manifest, report, unreadable, articles)
+        removed_ids = sorted(set(manifest) - set(articles) - kept)
         if not report.full_rebuild_reason and manifest and len(removed_ids) * 2 > len(manifest) and not force:
             raise IndexRefused(
                 f"this run would remove {len(removed_ids)} of {len(manifest)} indexed articles "
@@ -214,6 +221,32 @@ class Indexer:
         report.chunks = self.store.count_chunks()
         report.seconds = time.perf_counter() - started
         return report
+
+
+def _kept_unreadable(
+    manifest: dict[str, ArticleRecord],
+    report: IndexReport,
+    unreadable: list[int],
+    articles: dict[str, Article],
+) -> set[str]:
+    """Ids of indexed articles from paths that are unreadable now; says in each Skip what was kept."""
+    kept: set[str] = set()
+    for position in unreadable:
+        skip = report.skipped[position]
+        whole = skip.path in ("", ".")
+        prefix = skip.path.rstrip("/") + "/"
+        ids = {
+            aid
+            for aid, rec in manifest.items()
+            if aid not in articles
+            and rec.path
+            and (whole or rec.path == skip.path or rec.path.startswith(prefix))
+        }
+        if ids:
+            kept |= ids
+            count = "the indexed version is" if len(ids) == 1 else f"{len(ids)} indexed articles are"
+            report.skipped[position] = replace(skip, reason=f"{skip.reason} ({count} kept)")
+    return kept
 
 
 def _record(article: Article, chunks: list[Chunk]) -> ArticleRecord:

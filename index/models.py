@@ -45,11 +45,16 @@ class Article:
 
 @dataclass(frozen=True, slots=True)
 class Skip:
-    """A file (or one line of a JSONL file) that could not be used, and why."""
+    """A file (or one line of a JSONL file) that could not be used, and why.
+
+    `unreadable` marks a file or folder that exists but could not be read this time (permissions,
+    I/O error): the indexer keeps what it indexed from that path before instead of removing it.
+    """
 
     path: str
     reason: str
     line: int | None = None
+    unreadable: bool = field(default=False, compare=False)
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"path": self.path, "reason": self.reason}

@@ -50,10 +50,29 @@ def test_chunks_end_on_sentence_ends_and_offsets_map_back():
     assert [c.index for c in chunks] == list(range(len(chunks)))
 
 
-def test_overlong_sentence_is_kept_whole_not_cut():
+def test_overlong_sentence_is_cut_at_word_boundaries():
     long_sentence = "This sentence " + "goes on and on " * 100 + "until it ends."
-    chunks = chunk_article(article(f"Short start. {long_sentence} Short end."), ChunkerConfig(max_chars=400))
-    assert any(c.text == long_sentence for c in chunks)
+    body = f"Short start. {long_sentence} Short end."
+    config = ChunkerConfig(target_chars=300, max_chars=400, min_chars=100)
+    chunks = chunk_article(article(body), config)
+    assert [len(c.text) for c in chunks] == [311, 299, 299, 299, 340]
+    for chunk in chunks:
+        assert body[chunk.start : chunk.end] == chunk.text
+        assert body[chunk.start - 1 : chunk.start].strip() == ""
+        assert body[chunk.end : chunk.end + 1].strip() == ""
+    assert chunks[0].text.startswith("Short start. This sentence goes on")
+    assert chunks[-1].text.endswith("until it ends. Short end.")
+    assert " ".join(c.text for c in chunks) == body
+
+
+def test_text_without_spaces_is_cut_at_character_boundaries():
+    body = "가" * 2500
+    chunks = chunk_article(article(body), ChunkerConfig(target_chars=700, max_chars=1000, min_chars=200))
+    assert [(c.start, c.end) for c in chunks] == [(0, 700), (700, 1400), (1400, 2100), (2100, 2500)]
+
+
+def test_chunker_version_names_the_splitting_rules():
+    assert ChunkerConfig().version == "sent2-700-1000-200-o1-t"
 
 
 def test_tiny_trailing_chunk_joins_previous():

@@ -503,3 +503,50 @@ def test_split_authors() -> None:
     assert split_authors("By Ann Lee, Bo Kim and Cy Park") == ("Ann Lee", "Bo Kim", "Cy Park")
     assert split_authors("Ann Lee; Ann Lee & Alexander Brand") == ("Ann Lee", "Alexander Brand")
     assert split_authors("  ") == ()
+
+
+# --- hostile names and sizes (the CLI side is in tests/test_security.py) ------------------------
+
+
+def test_non_utf8_file_name_gets_an_escaped_stable_id(tmp_path: Path) -> None:
+    with open(os.path.join(os.fsencode(tmp_path), b"caf\xe9.txt"), "wb") as handle:
+        handle.write(b"Title\n\nBody of the article.")
+    records = list(iter_corpus(tmp_path))
+    assert [(r.id, r.path) for r in records] == [("caf\\xe9.txt", "caf\\xe9.txt")]
+    assert records[0].id.encode("utf-8")  # valid UTF-8, no surrogates
+
+
+def test_lone_surrogates_in_json_become_replacement_characters(tmp_path: Path) -> None:
+    raw = '{"id": "a\\udce9", "title": "T\\ud800", "body": "Caf\\udce9 opens today."}'
+    article = only_article(parse_one(tmp_path, "s.json", raw))
+    assert (article.id, article.title, article.body) == ("a\ufffd", "T\ufffd", "Caf\ufffd opens today.")
+
+
+def test_big_text_file_is_read_only_up_to_its_limit(tmp_path: Path) -> None:
+    # max_chars 1000 → 4 × 1000 + 65,536 bytes are read; "é" is 2 bytes, so the cut falls inside one
+    # character at an odd byte count, and then the cut-off word is dropped.
+    content = "Title\n\n" + ("é" * 9 + " ") * 20_000
+    records = parse_one(tmp_path, "big.txt", content, max_chars=1000)
+    article = only_article(records)
+    assert article.body == ("é" * 9 + " ") * 99 + "é" * 9
+    assert article.notes == (
+        "file is 380,007 bytes; only the first 69,536 were read",
+        "body truncated from 36589 to 999 characters",
+    )
+
+
+def test_jsonl_line_over_the_limit_is_skipped_and_the_next_line_read(tmp_path: Path) -> None:
+    giant = json.dumps({"title": "Giant", "body": "word " * 40_000})  # 200 kB > 6 × 1000 + 65,536
+    good = json.dumps({"id": "ok", "title": "Fine", "body": "A normal article."})
+    records = parse_one(tmp_path, "f.jsonl", f"{giant}\n{good}\n", max_chars=1000)
+    assert records[0] == Skip("f.jsonl", "line longer than 71,536 bytes", line=1)
+    assert [r.id for r in records[1:]] == ["ok"]
+
+
+def test_deep_html_fallback_leaves_out_scripts_and_styles(tmp_path: Path) -> None:
+    hidden = "<script>var MARKER = 1;</script><style>p { color: red }</style><noscript>MARKER</noscript>"
+    page = "<html><body>" + "<div>" * 600 + hidden + "</div>" * 600 + "</body></html>"
+    assert parse_one(tmp_path, "deep.html", page) == [Skip("deep.html", "no body text")]
+    page = page.replace("<noscript>", "<p>Ferries run twice a day.</p><noscript>")
+    article = only_article(parse_one(tmp_path, "deep.html", page))
+    assert (article.title, article.body) == ("Ferries run twice a day.", "Ferries run twice a day.")

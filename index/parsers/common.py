@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ _BOMS_UTF16 = (b"\xff\xfe", b"\xfe\xff")
 
 # C0 controls except \t (0x09) and \n (0x0a); \r is turned into \n before this runs.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f]")
+# Lone surrogates (JSON "\ud800" escapes) cannot be encoded as UTF-8 and would stop the index.
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 # Trailing whitespace of a line (any Unicode space except the newline itself).
 _TRAILING_WS_RE = re.compile(r"[^\S\n]+(?=\n|\Z)")
 _BLANK_LINES_RE = re.compile(r"\n{3,}")
@@ -59,10 +62,15 @@ def sniff_encoding(head: bytes) -> str:
     return "utf-8"
 
 
-def decode_bytes(data: bytes) -> str:
-    """Decode a whole file's bytes (UTF-8 with or without BOM, UTF-16 with BOM) or raise `DecodeError`."""
+def decode_bytes(data: bytes, *, partial: bool = False) -> str:
+    """Decode a file's bytes (UTF-8 with or without BOM, UTF-16 with BOM) or raise `DecodeError`.
+
+    With `partial` the bytes are the first part of a longer file: a character cut at the end is dropped.
+    """
     encoding = sniff_encoding(data[:BINARY_SNIFF_BYTES])
     try:
+        if partial:
+            return codecs.getincrementaldecoder(encoding)().decode(data, final=False)
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
         raise DecodeError(describe_decode_error(exc, encoding)) from None
@@ -75,10 +83,11 @@ def describe_decode_error(exc: UnicodeDecodeError, encoding: str) -> str:
 
 
 def clean_text(text: str) -> str:
-    """Normalise newlines to "\\n" and drop C0 control characters other than "\\n" and "\\t"."""
+    """Normalise newlines to "\\n", drop C0 control characters other than "\\n" and "\\t", and
+    replace lone surrogates with U+FFFD."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL_RE.sub("", text)
+    return _SURROGATE_RE.sub("\ufffd", _CONTROL_RE.sub("", text))
 
 
 def normalise_body(text: str) -> str:

@@ -111,9 +111,9 @@ def parse_jsonl(file: Path, *, path: str, max_chars: int) -> Iterator[Located]:
             return
         handle.seek(0)
         if encoding == "utf-16":
-            lines: Iterator[tuple[int, str | Skip]] = _utf16_lines(handle, path)
+            lines: Iterator[tuple[int, str | Skip]] = _utf16_lines(handle, path, jsonl_line_limit(max_chars))
         else:
-            lines = _utf8_lines(handle, path)
+            lines = _utf8_lines(handle, path, jsonl_line_limit(max_chars))
         seen_content = False
         for number, line in lines:
             if isinstance(line, Skip):
@@ -128,8 +128,24 @@ def parse_jsonl(file: Path, *, path: str, max_chars: int) -> Iterator[Located]:
             yield Skip(path, "empty file"), None
 
 
-def _utf8_lines(handle: io.BufferedReader, path: str) -> Iterator[tuple[int, str | Skip]]:
-    for number, raw in enumerate(handle, start=1):
+def jsonl_line_limit(max_chars: int) -> int:
+    """Longest JSONL line read, in bytes: `max_chars` characters as `\\uXXXX` escapes, plus metadata."""
+    return 6 * max_chars + 65_536
+
+
+def _too_long(path: str, number: int, limit: int) -> Skip:
+    return Skip(path, f"line longer than {limit:,} bytes", line=number)
+
+
+def _utf8_lines(handle: io.BufferedReader, path: str, limit: int) -> Iterator[tuple[int, str | Skip]]:
+    number = 0
+    while raw := handle.readline(limit + 1):
+        number += 1
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            while (rest := handle.readline(1_048_576)) and not rest.endswith(b"\n"):
+                pass  # skip the rest of the line without holding it
+            yield number, _too_long(path, number, limit)
+            continue
         if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
         try:
@@ -138,12 +154,19 @@ def _utf8_lines(handle: io.BufferedReader, path: str) -> Iterator[tuple[int, str
             yield number, Skip(path, describe_decode_error(exc, "utf-8"), line=number)
 
 
-def _utf16_lines(handle: io.BufferedReader, path: str) -> Iterator[tuple[int, str | Skip]]:
+def _utf16_lines(handle: io.BufferedReader, path: str, limit: int) -> Iterator[tuple[int, str | Skip]]:
     # Rare: decoded incrementally, so one bad code unit ends the file rather than one line.
     reader = io.TextIOWrapper(handle, encoding="utf-16", newline="\n")
     number = 0
+    chars = limit // 2  # UTF-16: two bytes a code unit
     try:
-        for number, line in enumerate(reader, start=1):
+        while line := reader.readline(chars + 1):
+            number += 1
+            if len(line) > chars and not line.endswith("\n"):
+                while (rest := reader.readline(524_288)) and not rest.endswith("\n"):
+                    pass
+                yield number, _too_long(path, number, limit)
+                continue
             yield number, line
     except UnicodeDecodeError as exc:
         yield number + 1, Skip(path, describe_decode_error(exc, "utf-16"), line=number + 1)
