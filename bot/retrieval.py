@@ -35,13 +35,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
-from typing import Any
 
 from bot.answer import Passage
 from bot.core import Filters
 from index.embedder import Embedder
 from index.lexical import LexicalIndex, SyncStats
-from index.store import ChunkStore, StoredChunk
+from index.store import ChunkFilter, ChunkStore, StoredChunk
 from index.text import QueryTerms, analyse_query
 
 _DAY = 86400.0
@@ -200,8 +199,8 @@ class Retriever(Retrieval):
         with watch("embed"):
             vector = self._embedder.embed_query(query)
         with watch("dense"):
-            where = chroma_where(source_values, since_ts, until_ts)
-            dense = [(cid, s) for cid, s in self._store.query(vector, k=fetch, where=where) if cid in live]
+            where = ChunkFilter(sources=tuple(source_values or ()), since_ts=since_ts, until_ts=until_ts)
+            dense = [(cid, s) for cid, s in self._store.query(vector, k=fetch, filters=where) if cid in live]
         with watch("lexical"):
             found = self._lexical.search(query, fetch, source=filters.source, since_ts=since_ts, until_ts=until_ts)
             lexical = [(cid, s) for cid, s in found if cid in live]
@@ -360,22 +359,6 @@ def date_bounds(since: date | None, until: date | None) -> tuple[int | None, int
         else None
     )
     return since_ts, until_ts
-
-
-def chroma_where(
-    sources: list[str] | None, since_ts: int | None, until_ts: int | None
-) -> dict[str, Any] | None:
-    """A Chroma `where` on chunk metadata (`source`, `published_ts`), or None without filters."""
-    clauses: list[dict[str, Any]] = []
-    if sources:
-        clauses.append({"source": {"$in": list(sources)}})
-    if since_ts is not None:
-        clauses.append({"published_ts": {"$gte": since_ts}})
-    if until_ts is not None:
-        clauses.append({"published_ts": {"$lte": until_ts}})
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
 def _utc(value: datetime) -> datetime:

@@ -86,19 +86,57 @@ class Indexer:
     ) -> IndexReport:
         """Index `corpus_dir` incrementally (or from scratch with `rebuild`); returns the report.
 
+        Steps: scan the corpus; compare with the store (a full rebuild when the model or chunker
+        changed); plan per article (`plan_writes`, pure); delete leftovers of an interrupted run;
+        write in batches; remove what left the corpus.
+
         Raises `IndexRefused` when the run would remove more than half of the indexed articles
         and `force` is not set (an empty or unmounted corpus folder).
         """
         started = time.perf_counter()
         report = IndexReport()
         tick = progress or (lambda _p: None)
-
         if not corpus_dir.is_dir():
             raise FileNotFoundError(f"corpus folder not found: {corpus_dir}")
 
-        # 1. What the corpus holds.
+        articles, unreadable = self._scan(corpus_dir, report, tick)
+        manifest = self.store.manifest()
+        report.full_rebuild_reason = self._rebuild_reason(manifest, rebuild)
+        removed_ids: list[str] = []
+        if report.full_rebuild_reason:
+            self.store.reset()
+            manifest = {}
+        else:
+            # A file that exists but cannot be read now keeps what was indexed from it.
+            kept = _kept_unreadable(manifest, report, unreadable, articles)
+            removed_ids = sorted(set(manifest) - set(articles) - kept)
+            if manifest and len(removed_ids) * 2 > len(manifest) and not force:
+                raise IndexRefused(
+                    f"this run would remove {len(removed_ids)} of {len(manifest)} indexed articles "
+                    f"(is {corpus_dir} empty or unmounted?); run again with --force to proceed"
+                )
+        self.store.set_info(model=self.embedder.name, chunker=self.chunker.version)
+
+        plan = plan_writes(articles, manifest, self.store.chunk_ids(), self.chunker)
+        report.unchanged += plan.unchanged
+        report.skipped.extend(plan.skipped)
+        self._delete_orphans(plan, report)
+        self._write(plan.pending, report, tick)
+        self._remove(removed_ids, manifest, report)
+        if removed_ids or plan.orphans or plan.pending:
+            self.store.bump_generation()
+
+        tick(IndexProgress("commit", 1, 1, "done"))
+        report.chunks = self.store.count_chunks()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _scan(
+        self, corpus_dir: Path, report: IndexReport, tick: ProgressCallback
+    ) -> tuple[dict[str, Article], list[int]]:
+        """The corpus's articles by id, and the positions in `report.skipped` of unreadable paths."""
         articles: dict[str, Article] = {}
-        unreadable: list[int] = []  # positions in report.skipped
+        unreadable: list[int] = []
         for n, item in enumerate(self._iter_articles(corpus_dir), 1):
             if isinstance(item, Skip):
                 if item.unreadable:
@@ -110,69 +148,40 @@ class Indexer:
             if n % 200 == 0:
                 tick(IndexProgress("scan", n, 0, f"read {n} articles"))
         tick(IndexProgress("scan", len(articles), len(articles), f"read {len(articles)} articles"))
+        return articles, unreadable
 
-        # 2. What the store holds, and whether it was built the same way.
-        model_key = self.embedder.name
-        chunker_key = self.chunker.version
-        info = _safe_info(self.store)
-        manifest = self.store.manifest()
+    def _rebuild_reason(self, manifest: dict[str, ArticleRecord], rebuild: bool) -> str | None:
+        """Why everything must be embedded again (asked for, or built with another model/chunker), else None."""
         if rebuild:
-            report.full_rebuild_reason = "--rebuild requested"
-        elif manifest and (info.get("model"), info.get("chunker")) != (model_key, chunker_key):
-            report.full_rebuild_reason = (
+            return "--rebuild requested"
+        info = _safe_info(self.store)
+        model_key, chunker_key = self.embedder.name, self.chunker.version
+        if manifest and (info.get("model"), info.get("chunker")) != (model_key, chunker_key):
+            return (
                 f"index was built with model {info.get('model')!r} and chunker {info.get('chunker')!r}; "
                 f"now {model_key!r} and {chunker_key!r}: re-embedding everything"
             )
-        # A file that exists but cannot be read now keeps what was indexed from it.
-        kept: set[str] = set()
-        if not report.full_rebuild_reason:
-            kept = _kept_unreadable(manifest, report, unreadable, articles)
-        removed_ids = sorted(set(manifest) - set(articles) - kept)
-        if not report.full_rebuild_reason and manifest and len(removed_ids) * 2 > len(manifest) and not force:
-            raise IndexRefused(
-                f"this run would remove {len(removed_ids)} of {len(manifest)} indexed articles "
-                f"(is {corpus_dir} empty or unmounted?); run again with --force to proceed"
-            )
-        if report.full_rebuild_reason:
-            self.store.reset()
-            manifest = {}
-            removed_ids = []
-        self.store.set_info(model=model_key, chunker=chunker_key)
+        return None
 
-        # 3. Repair: chunks no manifest record lists are leftovers of an interrupted run
-        #    (deleted below, after we know which of them this run writes again).
-        stored_ids = self.store.chunk_ids()
-        live_ids = {cid for rec in manifest.values() for cid in rec.chunk_ids}
-        orphans = stored_ids - live_ids
-        broken = {aid for aid, rec in manifest.items() if not set(rec.chunk_ids) <= stored_ids}
+    def _delete_orphans(self, plan: WritePlan, report: IndexReport) -> None:
+        """Delete chunks no manifest record lists (leftovers of an interrupted run) unless written again.
 
-        # 4. Decide per article.
-        pending: list[_Pending] = []
-        for aid, article in articles.items():
-            old = manifest.get(aid)
-            if old is not None and old.content_hash == article.content_hash() and aid not in broken:
-                report.unchanged += 1
-                continue
-            chunks = chunk_article(article, self.chunker)
-            if not chunks:
-                report.skipped.append(Skip(article.path or aid, "no text to index after chunking"))
-                continue
-            kind = "added" if old is None else ("repaired" if aid in broken and old.content_hash == article.content_hash() else "updated")
-            pending.append(_Pending(article, chunks, old, kind))
+        Orphans this run writes again are overwritten in place, not deleted first: in Chroma 1.5 a
+        delete followed by a re-add of the same id can leave the record unreachable by query()
+        while get() still returns it (chroma-core/chroma#7758). Chunk ids are content-derived, so
+        a rewritten orphan gets exactly its old content.
+        """
+        if not plan.orphans:
+            return
+        rewritten = {c.id for p in plan.pending for c in p.chunks}
+        doomed = sorted(plan.orphans - rewritten)
+        if doomed:
+            self.store.delete_chunks(doomed)
+            self.hooks.wrote()
+        report.repaired += len(plan.orphans)
 
-        # 3b. Orphans this run writes again are overwritten in place, not deleted first: in
-        #     Chroma 1.5 a delete followed by a re-add of the same id can leave the record
-        #     unreachable by query() while get() still returns it (chroma-core/chroma#7758).
-        #     Chunk ids are content-derived, so a rewritten orphan gets exactly its old content.
-        if orphans:
-            rewritten = {c.id for p in pending for c in p.chunks}
-            doomed = sorted(orphans - rewritten)
-            if doomed:
-                self.store.delete_chunks(doomed)
-                self.hooks.wrote()
-            report.repaired += len(orphans)
-
-        # 5. Embed and commit in batches: chunks first, then the manifest record, then old chunks go.
+    def _write(self, pending: list[_Pending], report: IndexReport, tick: ProgressCallback) -> None:
+        """Embed and commit in batches: chunks first, then the manifest record, then old chunks go."""
         total_chunks = sum(len(p.chunks) for p in pending)
         done = 0
         tick(IndexProgress("embed", 0, total_chunks, f"{len(pending)} articles to embed"))
@@ -207,20 +216,55 @@ class Indexer:
                 else:
                     report.repaired += 1
 
-        # 6. Removed articles: drop the manifest record (commit point), then their chunks.
-        if removed_ids:
-            self.store.uncommit_articles(removed_ids)
-            self.hooks.wrote()
-            self.store.delete_chunks(cid for aid in removed_ids for cid in manifest[aid].chunk_ids)
-            self.hooks.wrote()
-            report.removed = len(removed_ids)
-        if removed_ids or orphans or pending:
-            self.store.bump_generation()
+    def _remove(self, removed_ids: list[str], manifest: dict[str, ArticleRecord], report: IndexReport) -> None:
+        """Removed articles: drop the manifest record (the commit point), then their chunks."""
+        if not removed_ids:
+            return
+        self.store.uncommit_articles(removed_ids)
+        self.hooks.wrote()
+        self.store.delete_chunks(cid for aid in removed_ids for cid in manifest[aid].chunk_ids)
+        self.hooks.wrote()
+        report.removed = len(removed_ids)
 
-        tick(IndexProgress("commit", 1, 1, "done"))
-        report.chunks = self.store.count_chunks()
-        report.seconds = time.perf_counter() - started
-        return report
+
+@dataclass(slots=True)
+class WritePlan:
+    """What a run writes: articles to (re)embed, how many are unchanged, leftovers to clean up."""
+
+    pending: list[_Pending] = field(default_factory=list)
+    unchanged: int = 0
+    skipped: list[Skip] = field(default_factory=list)  # articles with no text left after chunking
+    orphans: set[str] = field(default_factory=set)  # stored chunk ids no manifest record lists
+
+
+def plan_writes(
+    articles: dict[str, Article],
+    manifest: dict[str, ArticleRecord],
+    stored_ids: set[str],
+    chunker: ChunkerConfig,
+) -> WritePlan:
+    """Decide per article against the manifest and the stored chunk ids (pure: reads nothing).
+
+    An article is unchanged when its content hash matches and all its listed chunks are stored;
+    one whose chunks went missing (an interrupted run) is "repaired"; new ones are "added",
+    changed ones "updated".
+    """
+    live_ids = {cid for rec in manifest.values() for cid in rec.chunk_ids}
+    broken = {aid for aid, rec in manifest.items() if not set(rec.chunk_ids) <= stored_ids}
+    plan = WritePlan(orphans=stored_ids - live_ids)
+    for aid, article in articles.items():
+        old = manifest.get(aid)
+        same_text = old is not None and old.content_hash == article.content_hash()
+        if same_text and aid not in broken:
+            plan.unchanged += 1
+            continue
+        chunks = chunk_article(article, chunker)
+        if not chunks:
+            plan.skipped.append(Skip(article.path or aid, "no text to index after chunking"))
+            continue
+        kind = "added" if old is None else ("repaired" if same_text else "updated")
+        plan.pending.append(_Pending(article, chunks, old, kind))
+    return plan
 
 
 def _kept_unreadable(

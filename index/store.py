@@ -489,8 +489,9 @@ class ChunkStore:
         return [found[c] for c in ids if c in found]
 
     @_reconnecting
-    def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
-        """Nearest chunks as (chunk id, cosine similarity), best first."""
+    def query(self, vector: np.ndarray, k: int, filters: ChunkFilter | None = None) -> list[tuple[str, float]]:
+        """Nearest chunks as (chunk id, cosine similarity), best first, among those `filters` admit."""
+        where = chroma_where(filters) if filters is not None else None
         total = self.chunks.count()
         if total == 0:
             return []
@@ -501,6 +502,32 @@ class ChunkStore:
             include=["distances"],
         )
         return [(cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], got["distances"][0], strict=True)]
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkFilter:
+    """Which chunks a query may return: outlets (stored spellings; empty = any) and a publication range.
+
+    `since_ts` / `until_ts` are inclusive UTC epoch seconds (None: unbounded).
+    """
+
+    sources: tuple[str, ...] = ()
+    since_ts: int | None = None
+    until_ts: int | None = None
+
+
+def chroma_where(filters: ChunkFilter) -> dict[str, Any] | None:
+    """The Chroma `where` on chunk metadata (`source`, `published_ts`) for `filters`, or None."""
+    clauses: list[dict[str, Any]] = []
+    if filters.sources:
+        clauses.append({"source": {"$in": list(filters.sources)}})
+    if filters.since_ts is not None:
+        clauses.append({"published_ts": {"$gte": filters.since_ts}})
+    if filters.until_ts is not None:
+        clauses.append({"published_ts": {"$lte": filters.until_ts}})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
 def open_store(

@@ -10,11 +10,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.core import Filters
-from bot.retrieval import RetrievalConfig, Retriever, chroma_where, date_bounds
+from bot.retrieval import RetrievalConfig, Retriever, date_bounds
 from index.embedder import Embedder, HashingEmbedder
 from index.lexical import LexicalIndex
 from index.models import Chunk
-from index.store import ArticleRecord, ChunkStore, open_store
+from index.store import ArticleRecord, ChunkFilter, ChunkStore, chroma_where, open_store
 
 HASHING = HashingEmbedder(dim=256)
 TARGET = (
@@ -428,9 +428,9 @@ def test_chroma_where_and_date_bounds():
     since, until = date_bounds(date(2024, 3, 2), date(2024, 3, 4))
     assert since == int(datetime(2024, 3, 2, tzinfo=UTC).timestamp())
     assert until == int(datetime(2024, 3, 5, tzinfo=UTC).timestamp()) - 1
-    assert chroma_where(None, None, None) is None
-    assert chroma_where(["BBC"], None, None) == {"source": {"$in": ["BBC"]}}
-    assert chroma_where(["BBC", "bbc"], since, until) == {
+    assert chroma_where(ChunkFilter()) is None
+    assert chroma_where(ChunkFilter(sources=("BBC",))) == {"source": {"$in": ["BBC"]}}
+    assert chroma_where(ChunkFilter(sources=("BBC", "bbc"), since_ts=since, until_ts=until)) == {
         "$and": [
             {"source": {"$in": ["BBC", "bbc"]}},
             {"published_ts": {"$gte": since}},
