@@ -17,6 +17,7 @@ from index.text import (
     content_terms,
     lemma,
     question_names,
+    replace_lone_surrogates,
     tokens,
 )
 
@@ -30,8 +31,9 @@ _ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 
 def clean_question(text: str) -> str:
     """The question with ANSI escapes removed, control characters turned into spaces (so
-    "harbour\x00bridge" stays two words) and whitespace runs collapsed to one space."""
-    text = _ANSI_ESCAPE.sub(" ", text)
+    "harbour\x00bridge" stays two words), lone surrogates (bytes that were not UTF-8) turned
+    into U+FFFD and whitespace runs collapsed to one space."""
+    text = replace_lone_surrogates(_ANSI_ESCAPE.sub(" ", text))
     spaced = "".join(" " if ch.isspace() or unicodedata.category(ch) == "Cc" else ch for ch in text)
     return " ".join(spaced.split())
 

@@ -110,6 +110,15 @@ _INITIALISM = re.compile(r"(?:[a-z]\.)+[a-z]\.?")
 # --- tokens and lemmas ------------------------------------------------------------------------
 
 
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def replace_lone_surrogates(text: str) -> str:
+    """`text` with lone surrogates (undecodable bytes of a file name or argv, JSON "\\ud800"
+    escapes) replaced by U+FFFD: they cannot be written as UTF-8 nor tokenised."""
+    return _SURROGATE_RE.sub("\ufffd", text)
+
+
 def tokens(text: str) -> list[str]:
     """Word tokens of a text, original case (possessives and inner apostrophes/dots kept)."""
     return TOKEN_RE.findall(text)

@@ -114,8 +114,9 @@ HOSTILE: dict[str, tuple[str, Reply]] = {
     "lone surrogate": ("harbour \udcff budget", HARBOUR),
     "1999 chars, one word": ("a" * 1999, ABSTAINED),
 }
-# The question an answer records: control characters and ANSI escapes become spaces; else as typed.
-CLEANED = {"control characters around words": "harbour bridge budget ?"}
+# The question an answer records: control characters and ANSI escapes become spaces, lone
+# surrogates U+FFFD; else as typed.
+CLEANED = {"control characters around words": "harbour bridge budget ?", "lone surrogate": "harbour \ufffd budget"}
 
 
 def write_corpus(corpus_dir: Path) -> None:
@@ -244,9 +245,8 @@ def test_cli_ask_with_invalid_utf8_in_argv(dirs, newsroom, tmp_path):
 
     as_json = ask(b"--json")
     assert (as_json.returncode, as_json.stderr) == (0, b"")
-    # Today the question's bytes are echoed back as they came, so this JSON line is not valid UTF-8.
-    assert as_json.stdout.startswith(b'{"question": "harbour \xff\xfe budget \xc3", "answer": ')
+    # The bytes that were not UTF-8 become U+FFFD: the JSON line is valid UTF-8.
+    answer = json.loads(as_json.stdout.decode("utf-8"))
     assert as_json.stdout.count(b"\n") == 1 and as_json.stdout.endswith(b"}\n")
-    answer = json.loads(as_json.stdout.decode("utf-8", "surrogateescape"))
-    assert answer["question"] == "harbour \udcff\udcfe budget \udcc3"
+    assert answer["question"] == "harbour \ufffd\ufffd budget \ufffd"
     assert json_outcome(answer) == expected_outcome(HARBOUR)

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 
 from index.models import Article, Skip
+from index.text import replace_lone_surrogates
 
 BINARY_SNIFF_BYTES = 8192
 TITLE_FROM_SENTENCE_MAX = 120
@@ -19,8 +20,6 @@ _BOMS_UTF16 = (b"\xff\xfe", b"\xfe\xff")
 
 # C0 controls except \t (0x09) and \n (0x0a); \r is turned into \n before this runs.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f]")
-# Lone surrogates (JSON "\ud800" escapes) cannot be encoded as UTF-8 and would stop the index.
-_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 # Trailing whitespace of a line (any Unicode space except the newline itself).
 _TRAILING_WS_RE = re.compile(r"[^\S\n]+(?=\n|\Z)")
 _BLANK_LINES_RE = re.compile(r"\n{3,}")
@@ -87,7 +86,7 @@ def clean_text(text: str) -> str:
     replace lone surrogates with U+FFFD."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _SURROGATE_RE.sub("\ufffd", _CONTROL_RE.sub("", text))
+    return replace_lone_surrogates(_CONTROL_RE.sub("", text))
 
 
 def normalise_body(text: str) -> str:
