@@ -14,110 +14,17 @@ import pytest
 from click.testing import CliRunner
 
 try:
-    from feed_server import FeedServer, Route
+    from feed_server import BRIDGE_LEAD, FILLER, Route, news_site, page, rss, rss_items
     from newsbot_env import cli, seed_cli_env
 except ModuleNotFoundError:  # tests/ imported as a package
-    from tests.feed_server import FeedServer, Route  # type: ignore[no-redef]
+    from tests.feed_server import BRIDGE_LEAD, FILLER, Route, news_site, page, rss, rss_items  # type: ignore[no-redef]
     from tests.newsbot_env import cli, seed_cli_env  # type: ignore[no-redef]
 
 from index.fetch.corpus import article_id
 
-FILLER = (
-    "Officials said the decision followed months of public hearings and a review by independent "
-    "engineers, who reported that the existing structure could not carry modern traffic loads."
-)
-
-
-def page(title: str, lead: str, *, site: str | None = "Daily Planet", author: str | None = None,
-         published: str | None = None, canonical: str | None = None, extra: str = FILLER) -> bytes:
-    """An article page as news sites serve them: navigation, metadata, the article, a footer."""
-    meta = []
-    if site:
-        meta.append(f'<meta property="og:site_name" content="{site}">')
-    if author:
-        meta.append(f'<meta name="author" content="{author}">')
-    if published:
-        meta.append(f'<meta property="article:published_time" content="{published}">')
-    if canonical:
-        meta.append(f'<link rel="canonical" href="{canonical}">')
-    return (
-        f"<!doctype html><html><head><title>{title} | {site or 'News'}</title>{''.join(meta)}</head>"
-        f"<body><nav><a href='/'>Home</a> | <a href='/news'>News</a></nav><article><h1>{title}</h1>"
-        f"<p>{lead}</p><p>{extra}</p><p>{extra.replace('Officials', 'Residents')}</p></article>"
-        f"<footer>© 2026 {site or ''}. All rights reserved.</footer></body></html>"
-    ).encode("utf-8")
-
-
-BRIDGE_LEAD = "The city council voted 7 to 2 on Monday to replace the Elm Street bridge with a wider crossing."
-HARBOUR_LEAD = "The port authority said on Tuesday that the harbour will be dredged next spring."
-TRAM_LEAD = "The regional transit board approved a new tram line to the airport on Wednesday."
-
-
-def rss(items: str) -> bytes:
-    return f"""<?xml version="1.0" encoding="utf-8"?>
-<rss version="2.0"><channel><title>Daily Planet</title><link>/</link><description>News</description>
-{items}
-</channel></rss>""".encode()
-
-
-def rss_items(bridge_date: str = "Mon, 30 Nov 2026 09:15:00 +0000") -> str:
-    return f"""
-<item><title><![CDATA[Council backs <b>new</b> Elm Street bridge]]></title><link>/news/bridge?utm_source=rss</link>
-  <guid isPermaLink="false">planet-bridge</guid><pubDate>{bridge_date}</pubDate>
-  <description><![CDATA[<p>The council <a href="/x">voted</a> on Monday.</p>]]></description></item>
-<item><title>Airport tram line approved</title><link>news/tram</link><description>No date here.</description></item>
-<item><title>Gone</title><link>/news/missing</link><pubDate>Mon, 30 Nov 2026 08:00:00 +0000</pubDate></item>
-<item><title>Broken</title><link>/news/error</link></item>
-<item><title>Slow</title><link>/news/slow</link></item>
-<item><title>Loop</title><link>/news/loop-a</link></item>
-<item><title>Huge</title><link>/news/huge</link></item>
-<item><title>Chunked huge</title><link>/news/endless</link></item>
-<item><title>Binary</title><link>/news/photo</link></item>
-<item><title>Paywalled</title><link>/news/stub</link></item>
-<item><title>Empty</title><link>/news/empty</link></item>
-<item><title>Secret</title><link>/private/memo</link></item>
-<item><title>From the future</title><link>/news/future</link><pubDate>Fri, 01 Jan 2099 10:00:00 +0000</pubDate></item>
-"""
-
-
-ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
-<feed xmlns="http://www.w3.org/2005/Atom" xml:base="/atom/">
-  <title type="html">Harbour &amp; Coast</title><id>urn:coast</id><updated>2026-12-01T07:00:00Z</updated>
-  <entry><title type="html">Harbour to be &lt;em&gt;dredged&lt;/em&gt;</title><id>urn:coast:harbour</id>
-    <link rel="alternate" href="../news/harbour"/><updated>2026-12-01T07:00:00Z</updated>
-    <summary type="html">&lt;p&gt;Dredging &lt;b&gt;next spring&lt;/b&gt;.&lt;/p&gt;</summary></entry>
-</feed>"""
-
-
 @pytest.fixture
 def site():
-    server = FeedServer().start()
-    base = server.base
-    r = server.routes
-    r["/robots.txt"] = Route(b"User-agent: *\nDisallow: /private/\n", content_type="text/plain")
-    r["/rss.xml"] = Route(rss(rss_items()), content_type="application/rss+xml", etag='"rss-1"')
-    r["/atom.xml"] = Route(ATOM, content_type="application/atom+xml", etag='"atom-1"')
-    r["/broken.xml"] = Route(b"<rss><channel><item><title>oops", content_type="application/rss+xml")
-    r["/down.xml"] = Route(b"down", status=500, content_type="text/plain")
-    r["/news/bridge?utm_source=rss"] = Route(status=301, location="/news/bridge")
-    r["/news/bridge"] = Route(page("Council backs new Elm Street bridge", BRIDGE_LEAD, author="Ann Lee",
-                                   published="2026-11-30T09:00:00Z", canonical=f"{base}/news/bridge"),
-                              etag='"bridge-1"')
-    r["/news/tram"] = Route(page("Airport tram line approved", TRAM_LEAD, site=None), etag='"tram-1"')
-    r["/news/harbour"] = Route(page("Harbour to be dredged", HARBOUR_LEAD, site="Coast Courier",
-                                    author="Bo Kim and Cy Park"), etag='"harbour-1"')
-    r["/news/error"] = Route(b"oops", status=500, content_type="text/plain")
-    r["/news/slow"] = Route(page("Slow", BRIDGE_LEAD), delay=1.6)
-    r["/news/loop-a"] = Route(status=302, location="/news/loop-b")
-    r["/news/loop-b"] = Route(status=302, location="/news/loop-a")
-    r["/news/huge"] = Route(declared_length=50_000_000)
-    r["/news/endless"] = Route(stream_bytes=2_000_000)
-    r["/news/photo"] = Route(b"\x89PNG\r\n\x1a\n\x00\x00\x00", content_type="image/png")
-    r["/news/stub"] = Route(b"<html><body><article><p>Subscribe to read the full story.</p></article></body></html>")
-    r["/news/empty"] = Route(b"<html><body><nav><a href='/'>Home</a></nav></body></html>")
-    r["/private/memo"] = Route(page("Memo", BRIDGE_LEAD))
-    r["/news/future"] = Route(page("Schools reopen", "The schools reopened on Monday after the storm repairs.",
-                                   published="2099-01-01"))
+    server = news_site()
     yield server
     server.stop()
 

@@ -11,6 +11,10 @@ class FetchError(Exception):
         self.reason = reason
 
 
+class AddressRefused(FetchError):
+    """A link to a loopback, private or otherwise non-public address, refused for an untrusted sender."""
+
+
 class FeedsFileError(ValueError):
     """The feeds file cannot be used; the message is one line naming the file and the problem."""
 

@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from index.fetch.errors import FetchError
+from index.fetch.errors import AddressRefused, FetchError
 
 DEFAULT_USER_AGENT = "newsbot/0.1 (newsroom question answering; feed reader)"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -91,7 +91,7 @@ def check_public(url: str, resolve: Callable[[str], list[str]] | None = None) ->
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
             address = address.ipv4_mapped
         if not address.is_global or address.is_multicast:
-            raise FetchError(f"links to local or private addresses are not fetched ({host} is {address})")
+            raise AddressRefused(f"links to local or private addresses are not fetched ({host} is {address})")
 
 
 def _resolve(host: str) -> list[str]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
-from index.fetch.errors import FetchError
+from index.fetch.errors import AddressRefused, FetchError
 from index.fetch.http import HttpClient
 
 ROBOTS_MAX_BYTES = 500_000
@@ -47,6 +47,8 @@ class RobotsCache:
     def _load(self, origin: str, *, public_only: bool) -> _Rules:
         try:
             response = self.client.get(origin + "/robots.txt", public_only=public_only, max_bytes=ROBOTS_MAX_BYTES)
+        except AddressRefused:
+            raise  # the page itself is refused for the same reason; say that, not "robots.txt unreadable"
         except FetchError as exc:
             if exc.reason.startswith("HTTP 4"):
                 return _Rules(None)
