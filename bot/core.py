@@ -143,8 +143,11 @@ class Newsroom(ABC):
     def passage(self, chunk_id: str) -> Passage | None:
         """One stored passage by chunk id (for "show passage" buttons), or None if gone."""
 
-    def fetch(self) -> FetchResult:
+    def fetch(self, *, always_reindex: bool = False) -> FetchResult:
         """Poll the configured feeds, store new and changed articles in the corpus, then reindex.
+
+        The reindex runs when a file was written, or always with `always_reindex` (the bot's poll:
+        files another process fetched but could not index are picked up then).
 
         Raises `FeedsFileError` for a missing or malformed feeds file, `Busy` when another fetch
         runs, `FileNotFoundError` when the corpus folder is missing. Feeds and pages that fail are

@@ -144,14 +144,14 @@ class NewsroomService(Newsroom):
         """True while a reindex runs in this process."""
         return self._reindex_lock.locked()
 
-    def fetch(self) -> FetchResult:
+    def fetch(self, *, always_reindex: bool = False) -> FetchResult:
         """Poll the feeds into the corpus, then reindex (see `Newsroom.fetch`)."""
         fetcher = self._need_fetcher()
         try:
             report = fetcher.fetch_feeds()
         except FetchBusy as exc:
             raise Busy(str(exc)) from None
-        return self._index_fetched(report)
+        return self._index_fetched(report, always=always_reindex)
 
     def add(self, urls: Sequence[str], *, public_only: bool = False) -> FetchResult:
         """Fetch links into the corpus, then reindex (see `Newsroom.add`)."""
@@ -171,9 +171,9 @@ class NewsroomService(Newsroom):
             raise NotImplementedError("this newsroom does not fetch")
         return self.fetcher
 
-    def _index_fetched(self, report: FetchReport) -> FetchResult:
+    def _index_fetched(self, report: FetchReport, *, always: bool = False) -> FetchResult:
         result = FetchResult(report)
-        if report.wrote:
+        if report.wrote or always:
             try:
                 result.index = self.reindex(wait=self.index_wait)
             except ReindexBusy as exc:

@@ -231,3 +231,78 @@ def test_add_prints_one_line_per_article_and_failure(env, site):
     ]
     assert lines[3].startswith("Reindex done in ") and lines[3].endswith(": 2 added, 0 updated, 0 removed, "
                                                                          "0 unchanged; 5 chunks in the index.")
+
+
+def only_feed(env: Path, site, path: str, source: str) -> None:
+    (env / "feeds.toml").write_text(f'[[feeds]]\nurl = "{site.url(path)}"\nsource = "{source}"\n')
+
+
+def test_a_failing_feed_backs_off_is_retried_later_and_never_deletes_articles(env, site):
+    only_feed(env, site, "/atom.xml", "Coast Courier")
+    code, out = run_json("fetch")
+    assert [i["title"] for i in out["fetched"]] == ["Harbour to be dredged"]
+    before = fetched_files(env)
+
+    site.routes["/atom.xml"] = Route(b"gone", status=500, content_type="text/plain")
+    code, out = run_json("fetch")
+    assert code == 0
+    assert out["failed"] == [{"url": site.url("/atom.xml"), "reason": "feed: HTTP 500"}]
+    code, out = run_json("fetch")
+    [failure] = out["failed"]
+    assert failure["reason"].startswith("feed: backing off after 1 failed attempt(s) (last: HTTP 500); next try after ")
+    assert fetched_files(env) == before
+
+    # Once the back-off has passed, the feed is asked again; an empty feed removes nothing.
+    state_file = env / ".newsbot-fetch.json"
+    state = json.loads(state_file.read_text())
+    state["feeds"][site.url("/atom.xml")]["retry_after"] = "2000-01-01T00:00:00+00:00"
+    state_file.write_text(json.dumps(state))
+    site.routes["/atom.xml"] = Route(ATOM_EMPTY, content_type="application/atom+xml")
+    site.log.clear()
+    code, out = run_json("fetch")
+    assert (code, out["failed"], site.log) == (0, [], [("/atom.xml", 200)])
+    assert fetched_files(env) == before
+    code, out = run_json("index")
+    assert (out["removed"], out["unchanged"]) == (0, 2)
+
+
+ATOM_EMPTY = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Coast</title><id>urn:coast</id>
+<updated>2026-12-02T07:00:00Z</updated></feed>"""
+
+
+def test_a_json_feed_is_followed_too(env, site):
+    site.routes["/feed.json"] = Route(json.dumps({
+        "version": "https://jsonfeed.org/version/1.1", "title": "Coast",
+        "items": [{"id": "h1", "url": "/news/harbour", "title": "Harbour <i>dredging</i>",
+                   "date_published": "2026-12-01T06:30:00Z"},
+                  {"id": "no-link", "title": "A note without a page"}],
+    }).encode(), content_type="application/feed+json")
+    only_feed(env, site, "/feed.json", "Coast Courier")
+    code, out = run_json("fetch")
+    assert code == 0
+    assert [(i["url"], i["title"]) for i in out["fetched"]] == [(site.url("/news/harbour"), "Harbour dredging")]
+    [stored] = fetched_files(env).values()
+    assert (stored["published_at"], stored["source"]) == ("2026-12-01T06:30:00+00:00", "Coast Courier")
+
+
+def test_a_second_fetch_at_the_same_time_is_busy(env, site):
+    from filelock import FileLock
+
+    with FileLock(str(env / ".newsbot-fetch.lock"), timeout=0, thread_local=False):
+        result = CliRunner().invoke(cli, ["fetch"], catch_exceptions=False)
+    assert result.exit_code == 5
+    assert result.stderr == "newsbot: busy: another fetch is running on this corpus folder\n"
+
+
+def test_a_damaged_state_file_is_set_aside_and_nothing_is_lost(env, site):
+    only_feed(env, site, "/atom.xml", "Coast Courier")
+    run_json("fetch")
+    before = fetched_files(env)
+    (env / ".newsbot-fetch.json").write_text("{not json")
+    code, out = run_json("fetch")
+    assert code == 0
+    assert (out["fetched"], out["updated"], [i["title"] for i in out["unchanged"]]) == (
+        [], [], ["Harbour to be dredged"])
+    assert fetched_files(env) == before
+    assert (env / ".newsbot-fetch.json.bad").read_text() == "{not json"

@@ -162,7 +162,7 @@ async def poll_feeds(context: Context) -> None:
         return
     async with coverage.poll_lock:
         try:
-            result = await asyncio.to_thread(state.newsroom.fetch)
+            result = await asyncio.to_thread(state.newsroom.fetch, always_reindex=True)
         except FeedsFileError as exc:
             if coverage.feeds_problem != str(exc):
                 coverage.feeds_problem = str(exc)
