@@ -50,6 +50,8 @@ def source_line(passage: Passage) -> str:
     ]
     if passage.url:
         parts.append(passage.url)
+    if passage.also_in:
+        parts.append("also in: " + ", ".join(c.label() for c in passage.also_in))
     return " · ".join(parts)
 
 
@@ -104,6 +106,8 @@ def report_lines(report: IndexReport, *, bullet: str = "-", max_listed: int | No
         lines.append(f"Embedded {report.embedded_chunks} chunks.")
     if report.repaired:
         lines.append(f"Repaired: {report.repaired}.")
+    if report.duplicates:
+        lines.append(f"Near-copies of another article: {report.duplicates} (cited with their original, not embedded).")
     if report.full_rebuild_reason:
         lines.append(f"Full rebuild: {report.full_rebuild_reason}.")
     shown = report.skipped if max_listed is None else report.skipped[:max_listed]

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from index import dedup
 from index.chunking import DEFAULT_CONFIG, ChunkerConfig, chunk_article, embedding_text
 from index.embedder import Embedder
 from index.models import Article, Chunk, IndexProgress, IndexReport, IndexStats, Skip
@@ -32,6 +33,8 @@ class _Pending:
     chunks: list[Chunk]
     old: ArticleRecord | None
     kind: str  # "added" | "updated" | "repaired"
+    duplicate_of: str | None = None
+    signature: str | None = None
 
 
 @dataclass(slots=True)
@@ -139,19 +142,43 @@ class Indexer:
         orphans = stored_ids - live_ids
         broken = {aid for aid, rec in manifest.items() if not set(rec.chunk_ids) <= stored_ids}
 
-        # 4. Decide per article.
-        pending: list[_Pending] = []
+        # 4. Near-copies (index/dedup.py): a copy gets a manifest record and no chunks of its own.
+        signatures: dict[str, str | None] = {}
+        items = []
         for aid, article in articles.items():
             old = manifest.get(aid)
-            if old is not None and old.content_hash == article.content_hash() and aid not in broken:
+            if old is not None and old.content_hash == article.content_hash() and old.signature:
+                signatures[aid] = old.signature
+                sig = dedup.decode(old.signature)
+            else:
+                sig = dedup.signature(article.body)
+                signatures[aid] = dedup.encode(sig)
+            items.append(dedup.DedupItem(aid, sig, article.published_at, len(article.body)))
+        copy_of = dedup.clusters(items)
+        report.duplicates = len(copy_of)
+
+        # 5. Decide per article.
+        pending: list[_Pending] = []
+        records_only: list[ArticleRecord] = []
+        for aid, article in articles.items():
+            old = manifest.get(aid)
+            original = copy_of.get(aid)
+            if (old is not None and old.content_hash == article.content_hash() and aid not in broken
+                    and old.duplicate_of == original):
                 report.unchanged += 1
+                if old.signature != signatures[aid]:  # an index from before signatures: record only
+                    records_only.append(replace(old, signature=signatures[aid]))
+                continue
+            if original is not None:
+                pending.append(_Pending(article, [], old, "added" if old is None else "updated",
+                                        original, signatures[aid]))
                 continue
             chunks = chunk_article(article, self.chunker)
             if not chunks:
                 report.skipped.append(Skip(article.path or aid, "no text to index after chunking"))
                 continue
             kind = "added" if old is None else ("repaired" if aid in broken and old.content_hash == article.content_hash() else "updated")
-            pending.append(_Pending(article, chunks, old, kind))
+            pending.append(_Pending(article, chunks, old, kind, None, signatures[aid]))
 
         # 3b. Orphans this run writes again are overwritten in place, not deleted first: in
         #     Chroma 1.5 a delete followed by a re-add of the same id can leave the record
@@ -165,7 +192,13 @@ class Indexer:
                 self.hooks.wrote()
             report.repaired += len(orphans)
 
-        # 5. Embed and commit in batches: chunks first, then the manifest record, then old chunks go.
+        if records_only:
+            self.store.commit_articles(records_only)
+            self.hooks.wrote()
+        # Originals before their copies, so a story never has neither passages nor an original.
+        pending.sort(key=lambda p: p.duplicate_of is not None)
+
+        # 6. Embed and commit in batches: chunks first, then the manifest record, then old chunks go.
         total_chunks = sum(len(p.chunks) for p in pending)
         done = 0
         tick(IndexProgress("embed", 0, total_chunks, f"{len(pending)} articles to embed"))
@@ -179,11 +212,12 @@ class Indexer:
                 done = min(done + k, _base + len(chunks))
                 tick(IndexProgress("embed", done, total_chunks, "embedding"))
 
-            vectors = self.embedder.embed_documents(texts, progress=on_embedded)
-            hashes = [p.article.content_hash() for p in batch for _ in p.chunks]
-            self.store.add_chunks(chunks, vectors, hashes)
-            self.hooks.wrote()
-            self.store.commit_articles([_record(p.article, p.chunks) for p in batch])
+            if chunks:
+                vectors = self.embedder.embed_documents(texts, progress=on_embedded)
+                hashes = [p.article.content_hash() for p in batch for _ in p.chunks]
+                self.store.add_chunks(chunks, vectors, hashes)
+                self.hooks.wrote()
+            self.store.commit_articles([_record(p.article, p.chunks, p.duplicate_of, p.signature) for p in batch])
             self.hooks.wrote()
             stale = [cid for p in batch if p.old for cid in p.old.chunk_ids if cid not in {c.id for c in p.chunks}]
             if stale:
@@ -200,14 +234,14 @@ class Indexer:
                 else:
                     report.repaired += 1
 
-        # 6. Removed articles: drop the manifest record (commit point), then their chunks.
+        # 7. Removed articles: drop the manifest record (commit point), then their chunks.
         if removed_ids:
             self.store.uncommit_articles(removed_ids)
             self.hooks.wrote()
             self.store.delete_chunks(cid for aid in removed_ids for cid in manifest[aid].chunk_ids)
             self.hooks.wrote()
             report.removed = len(removed_ids)
-        if removed_ids or orphans or pending:
+        if removed_ids or orphans or pending or records_only:
             self.store.bump_generation()
 
         tick(IndexProgress("commit", 1, 1, "done"))
@@ -216,7 +250,9 @@ class Indexer:
         return report
 
 
-def _record(article: Article, chunks: list[Chunk]) -> ArticleRecord:
+def _record(
+    article: Article, chunks: list[Chunk], duplicate_of: str | None = None, signature: str | None = None
+) -> ArticleRecord:
     return ArticleRecord(
         article_id=article.id,
         content_hash=article.content_hash(),
@@ -226,6 +262,8 @@ def _record(article: Article, chunks: list[Chunk]) -> ArticleRecord:
         published_at=article.published_at,
         url=article.url,
         path=article.path,
+        duplicate_of=duplicate_of,
+        signature=signature,
     )
 
 
