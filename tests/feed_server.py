@@ -48,27 +48,27 @@ class FeedServer:
                 route = server.routes.get(self.path)
                 server.agents.add(self.headers.get("User-Agent", ""))
                 if route is None:
+                    server.log.append((self.path, 404))
                     self._answer(404, b"not found", "text/plain")
                     return
+                not_modified = bool(route.etag) and self.headers.get("If-None-Match") == route.etag
+                # Logged on arrival, so a slow answer is not logged after the test moved on.
+                server.log.append((self.path, 304 if not_modified else route.status))
                 if route.delay:
                     time.sleep(route.delay)
-                if route.etag and self.headers.get("If-None-Match") == route.etag:
+                if not_modified:
                     self._answer(304, b"", None, etag=route.etag)
-                    return
-                if route.location:
+                elif route.location:
                     self._answer(route.status, b"", None, location=route.location)
-                    return
-                if route.declared_length:
+                elif route.declared_length:
                     self._huge(route)
-                    return
-                if route.stream_bytes:
+                elif route.stream_bytes:
                     self._stream(route)
-                    return
-                self._answer(route.status, route.body, route.content_type, etag=route.etag)
+                else:
+                    self._answer(route.status, route.body, route.content_type, etag=route.etag)
 
             def _answer(self, status: int, body: bytes, content_type: str | None, *, etag: str | None = None,
                         location: str | None = None) -> None:
-                server.log.append((self.path, status))
                 self.send_response(status)
                 if content_type:
                     self.send_header("Content-Type", content_type)
@@ -82,7 +82,6 @@ class FeedServer:
                     self.wfile.write(body)
 
             def _huge(self, route: Route) -> None:
-                server.log.append((self.path, 200))
                 self.send_response(200)
                 self.send_header("Content-Type", route.content_type)
                 self.send_header("Content-Length", str(route.declared_length))
@@ -94,7 +93,6 @@ class FeedServer:
                 self.close_connection = True
 
             def _stream(self, route: Route) -> None:
-                server.log.append((self.path, 200))
                 self.send_response(200)
                 self.send_header("Content-Type", route.content_type)
                 self.send_header("Connection", "close")
