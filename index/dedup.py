@@ -84,9 +84,10 @@ def clusters(items: Iterable[DedupItem]) -> dict[str, str]:
     if len(usable) < 2:
         return {}
     lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
+    permutations = MinHash(num_perm=NUM_PERM, seed=1, scheme="affine32").permutations  # computed once
     hashes: dict[str, MinHash] = {}
     for aid in sorted(usable):
-        minhash = MinHash(num_perm=NUM_PERM, seed=1, scheme="affine32",
+        minhash = MinHash(num_perm=NUM_PERM, seed=1, scheme="affine32", permutations=permutations,
                           hashvalues=usable[aid].signature.astype(np.uint64))
         hashes[aid] = minhash
         lsh.insert(aid, minhash)

@@ -306,3 +306,21 @@ def test_a_damaged_state_file_is_set_aside_and_nothing_is_lost(env, site):
         [], [], ["Harbour to be dredged"])
     assert fetched_files(env) == before
     assert (env / ".newsbot-fetch.json.bad").read_text() == "{not json"
+
+
+@pytest.mark.parametrize(
+    ("address", "refused"),
+    [("127.0.0.1", True), ("10.1.2.3", True), ("172.16.0.9", True), ("192.168.1.1", True),
+     ("169.254.169.254", True), ("100.64.0.1", True), ("0.0.0.0", True), ("::1", True), ("fd00::1", True),
+     ("fe80::1", True), ("::ffff:127.0.0.1", True), ("224.0.0.1", True), ("93.184.215.14", False),
+     ("2606:2800:21f:cb07:6820:80da:af6b:8b2c", False)],
+)
+def test_the_public_address_rule(address, refused):
+    from index.fetch.errors import AddressRefused
+    from index.fetch.http import check_public
+
+    if refused:
+        with pytest.raises(AddressRefused, match=r"^links to local or private addresses are not fetched"):
+            check_public("https://news.example/x", lambda host: [address])
+    else:
+        check_public("https://news.example/x", lambda host: [address])

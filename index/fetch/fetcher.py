@@ -8,7 +8,8 @@ the run goes on. One run at a time per corpus folder (`.newsbot-fetch.lock`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -313,28 +314,20 @@ class Fetcher:
 
     # --- the lock ------------------------------------------------------------------------------
 
-    class _Locked:
-        def __init__(self, fetcher: Fetcher) -> None:
-            self.fetcher = fetcher
-            self.lock: FileLock | None = None
-
-        def __enter__(self) -> FetchState:
-            corpus = self.fetcher.corpus_dir
-            if not corpus.is_dir():
-                raise FileNotFoundError(f"corpus directory not found: {corpus}")
-            self.lock = FileLock(str(corpus / LOCK_FILE), timeout=0, thread_local=False)
-            try:
-                self.lock.acquire()
-            except Timeout:
-                raise FetchBusy("another fetch is running on this corpus folder") from None
-            return FetchState.load(corpus)
-
-        def __exit__(self, *exc: object) -> None:
-            assert self.lock is not None
-            self.lock.release()
-
-    def _locked(self) -> Fetcher._Locked:
-        return Fetcher._Locked(self)
+    @contextmanager
+    def _locked(self) -> Iterator[FetchState]:
+        """The corpus folder's fetch lock (or `FetchBusy`), and the state loaded under it."""
+        if not self.corpus_dir.is_dir():
+            raise FileNotFoundError(f"corpus directory not found: {self.corpus_dir}")
+        lock = FileLock(str(self.corpus_dir / LOCK_FILE), timeout=0, thread_local=False)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise FetchBusy("another fetch is running on this corpus folder") from None
+        try:
+            yield FetchState.load(self.corpus_dir)
+        finally:
+            lock.release()
 
 
 def _conditional(known: dict[str, Any] | None) -> dict[str, str]:
