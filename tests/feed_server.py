@@ -21,6 +21,7 @@ class Route:
     status: int = 200
     content_type: str = "text/html; charset=utf-8"
     etag: str | None = None
+    last_modified: str | None = None  # answered with 304 when If-Modified-Since repeats it
     location: str | None = None  # for redirects
     delay: float = 0.0  # seconds before answering (a timeout)
     declared_length: int | None = None  # a Content-Length larger than what is sent (a huge page)
@@ -34,6 +35,7 @@ class FeedServer:
     routes: dict[str, Route] = field(default_factory=dict)
     log: list[tuple[str, int]] = field(default_factory=list)
     agents: set[str] = field(default_factory=set)
+    arrivals: list[tuple[str, float]] = field(default_factory=list)  # (path, time.monotonic()) per request
 
     def start(self) -> FeedServer:
         server = self
@@ -47,11 +49,13 @@ class FeedServer:
             def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
                 route = server.routes.get(self.path)
                 server.agents.add(self.headers.get("User-Agent", ""))
+                server.arrivals.append((self.path, time.monotonic()))
                 if route is None:
                     server.log.append((self.path, 404))
                     self._answer(404, b"not found", "text/plain")
                     return
-                not_modified = bool(route.etag) and self.headers.get("If-None-Match") == route.etag
+                not_modified = (bool(route.etag) and self.headers.get("If-None-Match") == route.etag) or (
+                    bool(route.last_modified) and self.headers.get("If-Modified-Since") == route.last_modified)
                 # Logged on arrival, so a slow answer is not logged after the test moved on.
                 server.log.append((self.path, 304 if not_modified else route.status))
                 if route.delay:
@@ -65,11 +69,14 @@ class FeedServer:
                 elif route.stream_bytes:
                     self._stream(route)
                 else:
-                    self._answer(route.status, route.body, route.content_type, etag=route.etag)
+                    self._answer(route.status, route.body, route.content_type, etag=route.etag,
+                                 last_modified=route.last_modified)
 
             def _answer(self, status: int, body: bytes, content_type: str | None, *, etag: str | None = None,
-                        location: str | None = None) -> None:
+                        location: str | None = None, last_modified: str | None = None) -> None:
                 self.send_response(status)
+                if last_modified:
+                    self.send_header("Last-Modified", last_modified)
                 if content_type:
                     self.send_header("Content-Type", content_type)
                 if etag:

@@ -324,3 +324,20 @@ def test_the_public_address_rule(address, refused):
             check_public("https://news.example/x", lambda host: [address])
     else:
         check_public("https://news.example/x", lambda host: [address])
+
+
+def test_last_modified_is_sent_back_and_requests_to_one_host_are_spaced(env, site, monkeypatch):
+    monkeypatch.setenv("NEWSBOT_FETCH_HOST_DELAY", "0.3")
+    stamp = "Mon, 30 Nov 2026 09:00:00 GMT"
+    site.routes["/news/harbour"] = Route(site.routes["/news/harbour"].body, last_modified=stamp)
+    urls = [site.url("/news/harbour"), site.url("/news/tram")]
+    code, out = run_json("add", *urls)
+    assert [i["url"] for i in out["added"]] == urls
+    times = [t for _, t in site.arrivals]
+    assert [p for p, _ in site.arrivals] == ["/robots.txt", "/news/harbour", "/news/tram"]
+    assert all(later - earlier >= 0.29 for earlier, later in zip(times, times[1:]))
+
+    site.log.clear()
+    code, out = run_json("add", site.url("/news/harbour"))
+    assert [i["url"] for i in out["unchanged"]] == [site.url("/news/harbour")]
+    assert site.log == [("/robots.txt", 200), ("/news/harbour", 304)]
