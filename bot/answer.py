@@ -13,6 +13,26 @@ ERROR_TEXT = "Sorry, something went wrong while answering that question. It has 
 
 
 @dataclass(frozen=True, slots=True)
+class Copy:
+    """Another outlet's run of the same story: a near-duplicate article served by its original's passages."""
+
+    article_id: str
+    title: str
+    source: str | None
+    published_at: datetime | None
+    url: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"article_id": self.article_id, "title": self.title, "source": self.source,
+                "published_at": _iso(self.published_at), "url": self.url}
+
+    def label(self) -> str:
+        """`outlet YYYY-MM-DD`, as "also in" lists it."""
+        when = self.published_at.date().isoformat() if self.published_at else "undated"
+        return f"{self.source or 'unknown outlet'} {when}"
+
+
+@dataclass(frozen=True, slots=True)
 class Passage:
     """A retrieved passage with its rank-fusion score and the per-ranker details."""
 
@@ -29,9 +49,14 @@ class Passage:
     dense_score: float | None = None
     lexical_score: float | None = None
     authors: tuple[str, ...] = ()
+    also_in: tuple[Copy, ...] = ()  # near-copies of this passage's article (index/dedup.py), oldest first
+
+    def article_ids(self) -> list[str]:
+        """This passage's article, then its copies' (how evaluation by article id sees it)."""
+        return [self.article_id, *(c.article_id for c in self.also_in)]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "chunk_id": self.chunk_id,
             "article_id": self.article_id,
             "title": self.title,
@@ -45,6 +70,9 @@ class Passage:
             "end": self.end,
             "passage": self.text,
         }
+        if self.also_in:
+            out["also_in"] = [c.to_dict() for c in self.also_in]
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +97,7 @@ class Citation:
             "quote": self.quote,
             "start": p.start,
             "end": p.end,
+            **({"also_in": [c.to_dict() for c in p.also_in]} if p.also_in else {}),
         }
 
 

@@ -10,19 +10,26 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.answer import Answer, Passage
 from index.errors import BackendUnavailable
+from index.fetch.errors import FeedsFileError
 from index.indexer import IndexRefused
 from index.models import IndexProgress, IndexReport, IndexStats
+
+if TYPE_CHECKING:
+    from index.fetch.fetcher import FeedStatus, FetchReport
 
 __all__ = [
     "BackendUnavailable",
     "Busy",
     "ConfigError",
+    "FeedsFileError",
+    "FetchResult",
     "Filters",
     "IndexRefused",
     "Newsroom",
@@ -77,6 +84,28 @@ class Turn:
 ProgressCallback = Callable[[IndexProgress], None]
 
 
+@dataclass(slots=True)
+class FetchResult:
+    """What `Newsroom.fetch`/`add` did: the fetch report, then the index run (None when nothing was written).
+
+    `index_error` says why the index did not run although files were written (another reindex
+    held the lock); the files are then indexed by the next reindex. `passages` maps each stored
+    article's id to its passages in the index.
+    """
+
+    report: FetchReport
+    index: IndexReport | None = None
+    index_error: str | None = None
+    passages: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self, new_key: str = "fetched") -> dict[str, object]:
+        out = self.report.to_dict(new_key)
+        out["index"] = self.index.to_dict() if self.index else None
+        if self.index_error:
+            out["index_error"] = self.index_error
+        return out
+
+
 class Newsroom(ABC):
     """The service core: answering, reindexing and stats over one index.
 
@@ -118,6 +147,29 @@ class Newsroom(ABC):
     @abstractmethod
     def passage(self, chunk_id: str) -> Passage | None:
         """One stored passage by chunk id (for "show passage" buttons), or None if gone."""
+
+    def fetch(self, *, always_reindex: bool = False) -> FetchResult:
+        """Poll the configured feeds, store new and changed articles in the corpus, then reindex.
+
+        The reindex runs when a file was written, or always with `always_reindex` (the bot's poll:
+        files another process fetched but could not index are picked up then).
+
+        Raises `FeedsFileError` for a missing or malformed feeds file, `Busy` when another fetch
+        runs, `FileNotFoundError` when the corpus folder is missing. Feeds and pages that fail are
+        listed in the report, never raised.
+        """
+        raise NotImplementedError("this newsroom does not fetch")
+
+    def add(self, urls: Sequence[str], *, public_only: bool = False) -> FetchResult:
+        """Fetch and store one article per link, then reindex; `public_only` for untrusted senders.
+
+        Raises as `fetch` does (but needs no feeds file).
+        """
+        raise NotImplementedError("this newsroom does not fetch")
+
+    def feed_status(self) -> list[FeedStatus]:
+        """Each configured feed's last success, last error and article count."""
+        raise NotImplementedError("this newsroom does not fetch")
 
     def is_empty(self) -> bool:
         """True when nothing has been indexed yet (first use builds the index before answering)."""

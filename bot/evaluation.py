@@ -187,8 +187,11 @@ def parse_question(line: str, *, where: str = "line") -> EvalQuestion:
 
 
 def ranked_article_ids(passages: Iterable[Passage], depth: int = RANK_DEPTH) -> list[str]:
-    """Article ids of ranked passages, first occurrence kept, at most `depth` of them."""
-    return first_occurrences((p.article_id for p in passages), depth)
+    """Article ids of ranked passages, first occurrence kept, at most `depth` of them.
+
+    A passage whose article has near-copies stands for them too: its article, then the copies.
+    """
+    return first_occurrences((aid for p in passages for aid in p.article_ids()), depth)
 
 
 def first_occurrences(ids: Iterable[str], depth: int = RANK_DEPTH) -> list[str]:

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.answer import Answer, Citation, Passage
 from index.models import IndexReport, IndexStats
+
+if TYPE_CHECKING:
+    from bot.core import FetchResult
 
 _QUOTE_MAX = 400
 _PASSAGE_MAX = 300
@@ -46,6 +50,8 @@ def source_line(passage: Passage) -> str:
     ]
     if passage.url:
         parts.append(passage.url)
+    if passage.also_in:
+        parts.append("also in: " + ", ".join(c.label() for c in passage.also_in))
     return " · ".join(parts)
 
 
@@ -100,6 +106,8 @@ def report_lines(report: IndexReport, *, bullet: str = "-", max_listed: int | No
         lines.append(f"Embedded {report.embedded_chunks} chunks.")
     if report.repaired:
         lines.append(f"Repaired: {report.repaired}.")
+    if report.duplicates:
+        lines.append(f"Near-copies of another article: {report.duplicates} (cited with their original, not embedded).")
     if report.full_rebuild_reason:
         lines.append(f"Full rebuild: {report.full_rebuild_reason}.")
     shown = report.skipped if max_listed is None else report.skipped[:max_listed]
@@ -136,3 +144,31 @@ def format_stats(stats: IndexStats) -> str:
     ]
     lines += [f"  {name}: {count}" for name, count in stats.sources.items()]
     return "\n".join(lines)
+
+
+def fetch_lines(result: FetchResult, *, new_label: str = "fetched", bullet: str = "  -") -> list[str]:
+    """The summary of `newsbot fetch` / `add`: counts, one line per article and failure, the index run."""
+    report = result.report
+    lines = [
+        f"{len(report.new)} {new_label}, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
+        f"{len(report.failed)} failed."
+    ]
+    for label, items in ((new_label, report.new), ("updated", report.updated)):
+        for item in items:
+            date = (item.published_at or "no date")[:10]
+            passages = result.passages.get(item.article_id)
+            count = f" — {plural(passages, 'passage')}" if passages is not None else ""
+            lines.append(f"{bullet} {label}: {item.source or '?'} · {date} · {item.title}{count} ({item.path})")
+            lines += [f"{bullet}   note: {note}" for note in item.notes]
+    for failure in report.failed:
+        lines.append(f"{bullet} failed: {failure.url}: {failure.reason}")
+    if result.index is not None:
+        lines += report_lines(result.index, bullet=bullet)
+    elif result.index_error:
+        lines.append(f"Not indexed yet: {result.index_error}")
+    return lines
+
+
+def plural(n: int, word: str) -> str:
+    """`1 passage`, `2 passages`."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

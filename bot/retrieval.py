@@ -32,11 +32,11 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 
-from bot.answer import Passage
+from bot.answer import Copy, Passage
 from bot.core import Filters
 from index.embedder import Embedder
 from index.lexical import LexicalIndex, SyncStats
@@ -151,6 +151,7 @@ class Retriever(Retrieval):
         self._last_check: float | None = None
         self._seen_generation: int | None = None
         self._live: frozenset[str] = frozenset()
+        self._copies: dict[str, tuple[Copy, ...]] = {}  # original article id → its near-copies
 
     # --- keeping in step -----------------------------------------------------------------------
     def refresh(self, *, force: bool = False) -> SyncStats | None:
@@ -170,6 +171,7 @@ class Retriever(Retrieval):
                 return None
             stats = self._lexical.sync(self._store)
             self._live = frozenset(self._lexical.live_chunk_ids())
+            self._copies = copies_by_original(self._store)
             self._seen_generation = stats.generation
             return stats
 
@@ -219,7 +221,11 @@ class Retriever(Retrieval):
         if chunk_id not in self._live:
             return None
         found = self._store.get_chunks([chunk_id])
-        return to_passage(found[0], score=0.0) if found else None
+        return self._with_copies(to_passage(found[0], score=0.0)) if found else None
+
+    def _with_copies(self, passage: Passage) -> Passage:
+        copies = self._copies.get(passage.article_id)
+        return replace(passage, also_in=copies) if copies else passage
 
     # --- scoring parts -------------------------------------------------------------------------
     def _fuse(self, dense: list[tuple[str, float]], lexical: list[tuple[str, float]]) -> dict[str, float]:
@@ -264,9 +270,9 @@ class Retriever(Retrieval):
             if per_article.get(chunk.article_id, 0) >= self.config.max_per_article:
                 continue
             per_article[chunk.article_id] = per_article.get(chunk.article_id, 0) + 1
-            passages.append(
+            passages.append(self._with_copies(
                 to_passage(chunk, score=score, dense_score=dense_score.get(cid), lexical_score=lexical_score.get(cid))
-            )
+            ))
             if len(passages) >= k:
                 break
         return passages
@@ -348,6 +354,21 @@ def to_passage(
         lexical_score=lexical_score,
         authors=chunk.authors,
     )
+
+
+def copies_by_original(store: ChunkStore) -> dict[str, tuple[Copy, ...]]:
+    """The manifest's near-copies grouped under their original, oldest first (index/dedup.py)."""
+    grouped: dict[str, list[Copy]] = {}
+    for aid, record in store.manifest().items():
+        if record.duplicate_of:
+            grouped.setdefault(record.duplicate_of, []).append(
+                Copy(aid, record.title, record.source, record.published_at, record.url))
+    return {
+        original: tuple(sorted(copies, key=lambda c: (c.published_at is None,
+                                                      _utc(c.published_at).timestamp() if c.published_at else 0.0,
+                                                      c.article_id)))
+        for original, copies in grouped.items()
+    }
 
 
 def date_bounds(since: date | None, until: date | None) -> tuple[int | None, int | None]:

@@ -17,8 +17,10 @@ from bot.conversation import (
     resolve_followup,
     validate_question,
 )
-from bot.core import Filters, Newsroom, ProgressCallback, ReindexBusy, Turn
+from bot.core import Busy, FetchResult, Filters, Newsroom, ProgressCallback, ReindexBusy, Turn
 from bot.retrieval import Retrieval
+from index.fetch.errors import FetchBusy
+from index.fetch.fetcher import FeedStatus, Fetcher, FetchReport
 from index.indexer import Indexer, collect_stats
 from index.locking import LockBusy, acquire_index_lock
 from index.models import IndexReport, IndexStats
@@ -40,6 +42,8 @@ class NewsroomService(Newsroom):
         corpus_dir: Path,
         default_k: int = 8,
         rewriter: Rewriter | None = None,
+        fetcher: Fetcher | None = None,
+        index_wait: float = 60.0,
     ):
         self.retriever = retriever
         self.answerer = answerer
@@ -47,6 +51,8 @@ class NewsroomService(Newsroom):
         self.corpus_dir = corpus_dir
         self.default_k = default_k
         self.rewriter = rewriter
+        self.fetcher = fetcher
+        self.index_wait = index_wait  # seconds a fetch waits for another reindex before leaving it to the next
         self._reindex_lock = threading.Lock()
 
     @property
@@ -137,6 +143,49 @@ class NewsroomService(Newsroom):
     def reindexing(self) -> bool:
         """True while a reindex runs in this process."""
         return self._reindex_lock.locked()
+
+    def fetch(self, *, always_reindex: bool = False) -> FetchResult:
+        """Poll the feeds into the corpus, then reindex (see `Newsroom.fetch`)."""
+        fetcher = self._need_fetcher()
+        try:
+            report = fetcher.fetch_feeds()
+        except FetchBusy as exc:
+            raise Busy(str(exc)) from None
+        return self._index_fetched(report, always=always_reindex)
+
+    def add(self, urls: Sequence[str], *, public_only: bool = False) -> FetchResult:
+        """Fetch links into the corpus, then reindex (see `Newsroom.add`)."""
+        fetcher = self._need_fetcher()
+        try:
+            report = fetcher.add(urls, public_only=public_only)
+        except FetchBusy as exc:
+            raise Busy(str(exc)) from None
+        return self._index_fetched(report)
+
+    def feed_status(self) -> list[FeedStatus]:
+        """Each configured feed's state (raises `FeedsFileError` without a usable feeds file)."""
+        return self._need_fetcher().status()
+
+    def _need_fetcher(self) -> Fetcher:
+        if self.fetcher is None:
+            raise NotImplementedError("this newsroom does not fetch")
+        return self.fetcher
+
+    def _index_fetched(self, report: FetchReport, *, always: bool = False) -> FetchResult:
+        result = FetchResult(report)
+        if report.wrote or always:
+            try:
+                result.index = self.reindex(wait=self.index_wait)
+            except ReindexBusy as exc:
+                result.index_error = f"{exc}; the new files are indexed by the next reindex"
+        stored = [*report.new, *report.updated, *report.unchanged]
+        if stored:
+            manifest = self.store.manifest()
+            result.passages = {
+                item.article_id: len(manifest[item.article_id].chunk_ids)
+                for item in stored if item.article_id in manifest
+            }
+        return result
 
     def stats(self) -> IndexStats:
         """Counts, sources and date range of the committed index."""

@@ -141,6 +141,25 @@ class Settings(BaseSettings):
         """The bot token and the webhook secret that are set (normalised): what logs must never show."""
         return [s.get_secret_value() for s in (self.telegram_token, self.telegram_webhook_secret) if s]
 
+    # --- Live coverage: feeds and links (docs/feeds.md) ------------------------------------------
+    feeds_file: Path | None = None  # default: feeds.toml in the corpus folder
+    fetch_interval: float = Field(0.0, ge=0, le=10_080, allow_inf_nan=False)  # minutes; 0 = serve never polls
+    fetch_timeout: float = Field(15.0, gt=0, le=300, allow_inf_nan=False)
+    fetch_max_bytes: int = Field(5_000_000, ge=10_000, le=200_000_000)
+    fetch_host_delay: float = Field(1.0, ge=0, le=60, allow_inf_nan=False)
+    fetch_user_agent: str = Field("newsbot/0.1 (newsroom question answering; feed reader)", min_length=3)
+    telegram_links_from_users: bool = False  # allowed users (not only admins) may /add links
+
+    @field_validator("feeds_file", mode="before")
+    @classmethod
+    def _empty_feeds_file(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def feeds_path(self) -> Path:
+        """The feeds file: NEWSBOT_FEEDS_FILE, else feeds.toml in the corpus folder."""
+        return self.feeds_file or self.corpus_dir / "feeds.toml"
+
 
 def load_settings(**overrides: object) -> Settings:
     """Read settings; a bad value raises `SettingsError` with one line naming the setting."""

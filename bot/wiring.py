@@ -15,6 +15,8 @@ from bot.core import Busy, Newsroom
 from bot.settings import Settings
 from index.chunking import DEFAULT_CONFIG
 from index.embedder import CachedEmbedder, Embedder, SentenceTransformerEmbedder
+from index.fetch.fetcher import Fetcher
+from index.fetch.http import HttpClient
 from index.indexer import Indexer, IndexerHooks
 from index.store import ChunkStore, open_store
 
@@ -30,20 +32,25 @@ class Wiring:
 
     `embedder` replaces the configured model; `indexer_hooks` are handed to the indexer (the kill
     test's planned crashes); `chat_model` replaces the configured LLM; `newsroom_factory`
-    replaces the whole core. The default `Wiring()` is production: everything from settings.
+    replaces the whole core; `http_client` replaces the fetcher's one seam to the web. The default `Wiring()` is production: everything from settings.
     """
 
     embedder: Embedder | None = None
     indexer_hooks: IndexerHooks | None = None
     chat_model: Any = None
     newsroom_factory: Callable[[Settings], Newsroom] | None = None
+    http_client: HttpClient | None = None
 
     def newsroom(self, settings: Settings) -> Newsroom:
         """The core for `settings`, with this wiring's stand-ins."""
         if self.newsroom_factory is not None:
             return self.newsroom_factory(settings)
         return build_newsroom(
-            settings, embedder=self.embedder, chat_model=self.chat_model, hooks=self.indexer_hooks
+            settings,
+            embedder=self.embedder,
+            chat_model=self.chat_model,
+            hooks=self.indexer_hooks,
+            http_client=self.http_client,
         )
 
 
@@ -113,6 +120,20 @@ def build_indexer(
     )
 
 
+def build_fetcher(settings: Settings, client: HttpClient | None = None) -> Fetcher:
+    """The fetcher of feeds and links, writing into the corpus folder (docs/feeds.md)."""
+    if client is None:
+        from index.fetch.http import HttpPolicy, HttpxClient
+
+        client = HttpxClient(HttpPolicy(
+            timeout=settings.fetch_timeout,
+            max_bytes=settings.fetch_max_bytes,
+            user_agent=settings.fetch_user_agent,
+            host_delay=settings.fetch_host_delay,
+        ))
+    return Fetcher(client, settings.corpus_dir, settings.feeds_path)
+
+
 def build_newsroom(
     settings: Settings,
     *,
@@ -120,6 +141,7 @@ def build_newsroom(
     embedder: Embedder | None = None,
     chat_model: Any = None,
     hooks: IndexerHooks | None = None,
+    http_client: HttpClient | None = None,
 ) -> Newsroom:
     """The full core (`bot.service.NewsroomService`) wired from settings; fakes may be passed in."""
     from bot.extractive import ExtractiveAnswerer
@@ -155,6 +177,7 @@ def build_newsroom(
         corpus_dir=settings.corpus_dir,
         default_k=settings.top_k,
         rewriter=rewriter,
+        fetcher=build_fetcher(settings, http_client),
     )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from index import dedup
 from index.chunking import DEFAULT_CONFIG, ChunkerConfig, chunk_article, embedding_text
 from index.embedder import Embedder
 from index.models import Article, Chunk, IndexProgress, IndexReport, IndexStats, Skip
@@ -32,6 +33,8 @@ class _Pending:
     chunks: list[Chunk]
     old: ArticleRecord | None
     kind: str  # "added" | "updated" | "repaired"
+    duplicate_of: str | None = None
+    signature: str | None = None
 
 
 @dataclass(slots=True)
@@ -87,8 +90,9 @@ class Indexer:
         """Index `corpus_dir` incrementally (or from scratch with `rebuild`); returns the report.
 
         Steps: scan the corpus; compare with the store (a full rebuild when the model or chunker
-        changed); plan per article (`plan_writes`, pure); delete leftovers of an interrupted run;
-        write in batches; remove what left the corpus.
+        changed); plan per article (`plan_writes`, pure: near-copies of another article get a
+        manifest record and no chunks); delete leftovers of an interrupted run; write in batches;
+        remove what left the corpus.
 
         Raises `IndexRefused` when the run would remove more than half of the indexed articles
         and `force` is not set (an empty or unmounted corpus folder).
@@ -119,11 +123,15 @@ class Indexer:
 
         plan = plan_writes(articles, manifest, self.store.chunk_ids(), self.chunker)
         report.unchanged += plan.unchanged
+        report.duplicates = plan.duplicates
         report.skipped.extend(plan.skipped)
         self._delete_orphans(plan, report)
+        if plan.records_only:
+            self.store.commit_articles(plan.records_only)
+            self.hooks.wrote()
         self._write(plan.pending, report, tick)
         self._remove(removed_ids, manifest, report)
-        if removed_ids or plan.orphans or plan.pending:
+        if removed_ids or plan.orphans or plan.pending or plan.records_only:
             self.store.bump_generation()
 
         tick(IndexProgress("commit", 1, 1, "done"))
@@ -195,11 +203,12 @@ class Indexer:
                 done = min(done + k, _base + len(chunks))
                 tick(IndexProgress("embed", done, total_chunks, "embedding"))
 
-            vectors = self.embedder.embed_documents(texts, progress=on_embedded)
-            hashes = [p.article.content_hash() for p in batch for _ in p.chunks]
-            self.store.add_chunks(chunks, vectors, hashes)
-            self.hooks.wrote()
-            self.store.commit_articles([_record(p.article, p.chunks) for p in batch])
+            if chunks:
+                vectors = self.embedder.embed_documents(texts, progress=on_embedded)
+                hashes = [p.article.content_hash() for p in batch for _ in p.chunks]
+                self.store.add_chunks(chunks, vectors, hashes)
+                self.hooks.wrote()
+            self.store.commit_articles([_record(p.article, p.chunks, p.duplicate_of, p.signature) for p in batch])
             self.hooks.wrote()
             stale = [cid for p in batch if p.old for cid in p.old.chunk_ids if cid not in {c.id for c in p.chunks}]
             if stale:
@@ -231,10 +240,12 @@ class Indexer:
 class WritePlan:
     """What a run writes: articles to (re)embed, how many are unchanged, leftovers to clean up."""
 
-    pending: list[_Pending] = field(default_factory=list)
+    pending: list[_Pending] = field(default_factory=list)  # originals before their copies
     unchanged: int = 0
+    duplicates: int = 0  # articles that are near-copies of another (index/dedup.py)
     skipped: list[Skip] = field(default_factory=list)  # articles with no text left after chunking
     orphans: set[str] = field(default_factory=set)  # stored chunk ids no manifest record lists
+    records_only: list[ArticleRecord] = field(default_factory=list)  # unchanged, record gains a signature
 
 
 def plan_writes(
@@ -245,25 +256,50 @@ def plan_writes(
 ) -> WritePlan:
     """Decide per article against the manifest and the stored chunk ids (pure: reads nothing).
 
-    An article is unchanged when its content hash matches and all its listed chunks are stored;
-    one whose chunks went missing (an interrupted run) is "repaired"; new ones are "added",
-    changed ones "updated".
+    An article is unchanged when its content hash matches, all its listed chunks are stored and
+    it is still the copy of the same original (or of none); one whose chunks went missing (an
+    interrupted run) is "repaired"; new ones are "added", changed ones "updated". A near-copy of
+    another article (index/dedup.py) gets a record and no chunks of its own.
     """
     live_ids = {cid for rec in manifest.values() for cid in rec.chunk_ids}
     broken = {aid for aid, rec in manifest.items() if not set(rec.chunk_ids) <= stored_ids}
     plan = WritePlan(orphans=stored_ids - live_ids)
+
+    signatures: dict[str, str | None] = {}
+    items = []
     for aid, article in articles.items():
         old = manifest.get(aid)
+        if old is not None and old.content_hash == article.content_hash() and old.signature:
+            signatures[aid] = old.signature
+            sig = dedup.decode(old.signature)
+        else:
+            sig = dedup.signature(article.body)
+            signatures[aid] = dedup.encode(sig)
+        items.append(dedup.DedupItem(aid, sig, article.published_at, len(article.body)))
+    copy_of = dedup.clusters(items)
+    plan.duplicates = len(copy_of)
+
+    for aid, article in articles.items():
+        old = manifest.get(aid)
+        original = copy_of.get(aid)
         same_text = old is not None and old.content_hash == article.content_hash()
-        if same_text and aid not in broken:
+        if same_text and aid not in broken and old.duplicate_of == original:
             plan.unchanged += 1
+            if old.signature != signatures[aid]:  # an index from before signatures: the record only
+                plan.records_only.append(replace(old, signature=signatures[aid]))
+            continue
+        if original is not None:
+            kind = "added" if old is None else "updated"
+            plan.pending.append(_Pending(article, [], old, kind, original, signatures[aid]))
             continue
         chunks = chunk_article(article, chunker)
         if not chunks:
             plan.skipped.append(Skip(article.path or aid, "no text to index after chunking"))
             continue
-        kind = "added" if old is None else ("repaired" if same_text else "updated")
-        plan.pending.append(_Pending(article, chunks, old, kind))
+        kind = "added" if old is None else ("repaired" if same_text and aid in broken else "updated")
+        plan.pending.append(_Pending(article, chunks, old, kind, None, signatures[aid]))
+    # Originals before their copies, so a story never has neither passages nor an original.
+    plan.pending.sort(key=lambda p: p.duplicate_of is not None)
     return plan
 
 
@@ -293,7 +329,9 @@ def _kept_unreadable(
     return kept
 
 
-def _record(article: Article, chunks: list[Chunk]) -> ArticleRecord:
+def _record(
+    article: Article, chunks: list[Chunk], duplicate_of: str | None = None, signature: str | None = None
+) -> ArticleRecord:
     return ArticleRecord(
         article_id=article.id,
         content_hash=article.content_hash(),
@@ -303,6 +341,8 @@ def _record(article: Article, chunks: list[Chunk]) -> ArticleRecord:
         published_at=article.published_at,
         url=article.url,
         path=article.path,
+        duplicate_of=duplicate_of,
+        signature=signature,
     )
 
 

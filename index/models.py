@@ -96,6 +96,7 @@ class IndexReport:
     full_rebuild_reason: str | None = None
     repaired: int = 0
     refused: str | None = None
+    duplicates: int = 0  # articles indexed as near-copies of another (their original's passages serve them)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -111,6 +112,7 @@ class IndexReport:
             "full_rebuild_reason": self.full_rebuild_reason,
             "repaired": self.repaired,
             "refused": self.refused,
+            "duplicates": self.duplicates,
         }
 
 

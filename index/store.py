@@ -121,6 +121,8 @@ class ArticleRecord:
     published_at: datetime | None
     url: str | None
     path: str | None
+    duplicate_of: str | None = None  # a near-copy of that article: no chunks of its own (index/dedup.py)
+    signature: str | None = None  # the body's MinHash signature (index.dedup.encode), reused while unchanged
 
     def to_metadata(self) -> dict[str, Any]:
         meta: dict[str, Any] = {
@@ -131,6 +133,9 @@ class ArticleRecord:
         _put(meta, "source", self.source)
         _put(meta, "url", self.url)
         _put(meta, "path", self.path)
+        # Always written ("" for none): an upsert merges metadata, so a key left out would keep its old value.
+        meta["duplicate_of"] = self.duplicate_of or ""
+        meta["signature"] = self.signature or ""
         if self.published_at:
             meta["published_at"] = self.published_at.isoformat()
         return meta
@@ -146,6 +151,8 @@ class ArticleRecord:
             published_at=_parse_dt(meta.get("published_at")),
             url=meta.get("url"),
             path=meta.get("path"),
+            duplicate_of=meta.get("duplicate_of") or None,
+            signature=meta.get("signature") or None,
         )
 
 

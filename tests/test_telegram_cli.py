@@ -144,7 +144,7 @@ def test_serve_polls_answers_pending_updates_and_stops_on_sigterm(tmp_path: Path
     assert "INFO telegram.ext.Application: Application started" in logged_lines(err)
     assert TOKEN not in err and TOKEN.split(":")[1] not in err
     commands = [c["command"] for c in api.calls_to("setMyCommands")[0].params["commands"]]
-    assert commands == ["help", "sources", "stats", "reindex"]
+    assert commands == ["help", "sources", "stats", "reindex", "add", "feeds"]
 
 
 def test_a_second_bot_on_the_same_data_dir_is_refused(clean_env: Path) -> None:

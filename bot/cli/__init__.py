@@ -26,6 +26,8 @@ COMMANDS: dict[str, str] = {
     "repl": "bot.cli.repl:repl_command",
     "serve": "bot.cli.serve:serve_command",
     "eval": "bot.cli.eval:eval_command",
+    "fetch": "bot.cli.fetch:fetch_command",
+    "add": "bot.cli.add:add_command",
 }
 
 

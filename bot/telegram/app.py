@@ -16,7 +16,7 @@ from telegram.ext import (
 
 from bot.core import Newsroom
 from bot.settings import Settings
-from bot.telegram import handlers
+from bot.telegram import coverage, handlers
 from bot.telegram.access import AccessPolicy, RateLimiter
 from bot.telegram.feedback import FeedbackLog
 from bot.telegram.state import STATE_KEY, BotState
@@ -29,6 +29,8 @@ BOT_COMMANDS = [
     BotCommand("sources", "Outlets and dates the coverage spans"),
     BotCommand("stats", "Index statistics (admins)"),
     BotCommand("reindex", "Update the index from the corpus (admins)"),
+    BotCommand("add", "Add an article by its link (admins)"),
+    BotCommand("feeds", "The feeds followed and how they are doing (admins)"),
 ]
 
 
@@ -88,18 +90,19 @@ def build_application(settings: Settings, newsroom: Newsroom, state: BotState | 
         .build()
     )
     application.bot_data[STATE_KEY] = state or build_state(settings, newsroom)
-    register_handlers(application)
+    register_handlers(application, settings)
     return application
 
 
-def register_handlers(application: Application) -> None:
-    """The gate first (group -1), then commands, questions and buttons, and the error handler."""
+def register_handlers(application: Application, settings: Settings) -> None:
+    """The gate first (group -1), then commands, links, questions and buttons, and the error handler."""
     application.add_handler(TypeHandler(Update, handlers.gate), group=-1)
     application.add_handler(CommandHandler("start", handlers.on_start))
     application.add_handler(CommandHandler("help", handlers.on_help))
     application.add_handler(CommandHandler("sources", handlers.on_sources))
     application.add_handler(CommandHandler("stats", handlers.on_stats))
     application.add_handler(CommandHandler("reindex", handlers.on_reindex))
+    coverage.register(application, settings)
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.on_question))
     application.add_handler(CallbackQueryHandler(handlers.on_passage_button, pattern=r"^p:"))
     application.add_handler(CallbackQueryHandler(handlers.on_feedback_button, pattern=r"^f:"))

@@ -149,7 +149,10 @@ def source_line(citation: Citation) -> str:
     """`[n] outlet · date · <a href=url>title</a>` with everything escaped."""
     p = citation.passage
     meta = [escape(x) for x in (p.source, format_date(p.published_at)) if x]
-    return f"[{citation.n}] " + " · ".join([*meta, _link(p)])
+    line = f"[{citation.n}] " + " · ".join([*meta, _link(p)])
+    if p.also_in:
+        line += " (also in: " + ", ".join(escape(c.label()) for c in p.also_in) + ")"
+    return line
 
 
 def answer_messages(answer: Answer, limit: int = MESSAGE_LIMIT) -> list[str]:

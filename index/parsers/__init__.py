@@ -5,7 +5,8 @@ Walking rules of `iter_corpus`:
   a directory's contents at the directory's place in that order);
 - hidden files and directories (name starts with ".") and names starting with "_" are
   ignored silently, and so is a README at the corpus root (`README.md`, `readme.txt`, any
-  file whose name before the suffix is "readme", case-insensitive);
+  file whose name before the suffix is "readme", case-insensitive), and so are `.toml` files
+  (configuration, such as the feeds file, docs/feeds.md);
 - every other file yields Articles or a `Skip` with a reason (unsupported type, empty,
   binary, not UTF-8, invalid JSON, no body text, cannot read, duplicate article id, ...);
 - a file or folder whose real path is outside the corpus folder's real path (a symlink, or a
@@ -108,7 +109,7 @@ def _check_max_chars(max_chars: int) -> None:
 
 
 def _is_ignored(name: str, *, at_root: bool) -> bool:
-    if name.startswith((".", "_")):
+    if name.startswith((".", "_")) or name.lower().endswith(".toml"):  # .toml: configuration (the feeds file)
         return True
     return at_root and name.lower().partition(".")[0] == "readme"
 
