@@ -23,7 +23,8 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -218,11 +219,59 @@ def _stale_collection(exc: BaseException) -> bool:
     return isinstance(exc, NotFoundError)
 
 
+class _CallGate:
+    """Store calls share the client; a reopen waits until no call is in flight and holds new ones back.
+
+    Without this, a reader that reopened the client (closing chromadb's shared state for the
+    folder) would pull it from under the other threads of the process: the bot's in-process
+    reindex, or other questions. Re-entrant per thread: a call made from inside another call
+    (`bump_generation` → `generation`) passes even while a reopen waits.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._active = 0
+        self._closing = False
+        self._local = threading.local()
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        depth = getattr(self._local, "depth", 0)
+        with self._cond:
+            while self._closing and depth == 0:
+                self._cond.wait()
+            self._active += 1
+        self._local.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._local.depth = depth
+            with self._cond:
+                self._active -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            while self._closing:
+                self._cond.wait()
+            self._closing = True
+            while self._active:
+                self._cond.wait()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._closing = False
+                self._cond.notify_all()
+
+
 def _reconnecting(method: Callable[..., _T]) -> Callable[..., _T]:
     """Run a store call; on a lost connection or a stale collection, re-fetch the collections and
     retry once. An embedded store whose files changed under this client (a rebuild by another
-    process) is reopened before the retry. A failure that persists becomes a `StoreError`: a server
-    still unreachable names host:port, an embedded store names its folder, a full disk says so.
+    process) is reopened before the retry, once no other call of this process is in flight. A
+    failure that persists becomes a `StoreError`: a server still unreachable names host:port, an
+    embedded store names its folder, a full disk says so.
 
     Every decorated method is idempotent (upserts, deletes by id, reads), so running it twice is
     safe. Arguments must not be one-shot iterators (the retry would see them exhausted).
@@ -230,36 +279,42 @@ def _reconnecting(method: Callable[..., _T]) -> Callable[..., _T]:
 
     @functools.wraps(method)
     def call(self: ChunkStore, *args: Any, **kwargs: Any) -> _T:
-        client = self._client
-        try:
-            return method(self, *args, **kwargs)
-        except StoreError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - classified below
-            if disk_full(exc):
-                raise StoreError(disk_full_message(self.location, exc)) from exc
-            if _unreachable(exc) or _stale_collection(exc):
-                self._forget_collections()
-            elif self.can_reopen and _stale_local_store(exc):
-                log.info("reopening the store at %s after %s", self.location, one_line(exc))
-                self.reopen(stale=client)
-            else:
+        nested = getattr(self._gate._local, "depth", 0) > 0
+        with self._gate.shared():
+            client = self._client
+            try:
+                return method(self, *args, **kwargs)
+            except StoreError:
                 raise
-        try:
-            return method(self, *args, **kwargs)
-        except StoreError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - classified below
-            if disk_full(exc):
-                raise StoreError(disk_full_message(self.location, exc)) from exc
-            if _unreachable(exc):
-                raise StoreError(self.unreachable_message(exc)) from exc
-            if self.can_reopen and _stale_local_store(exc):
-                raise StoreError(
-                    f"the store at {self.location} changed while it was read (another process "
-                    f"rebuilding it?): {one_line(exc)}; try again"
-                ) from exc
-            raise
+            except Exception as exc:  # noqa: BLE001 - classified below
+                if disk_full(exc):
+                    raise StoreError(disk_full_message(self.location, exc)) from exc
+                if _unreachable(exc) or _stale_collection(exc):
+                    self._forget_collections()
+                    stale = False
+                elif self.can_reopen and _stale_local_store(exc) and not nested:
+                    log.info("reopening the store at %s after %s", self.location, one_line(exc))
+                    stale = True
+                else:
+                    raise
+        if stale:
+            self.reopen(stale=client)
+        with self._gate.shared():
+            try:
+                return method(self, *args, **kwargs)
+            except StoreError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - classified below
+                if disk_full(exc):
+                    raise StoreError(disk_full_message(self.location, exc)) from exc
+                if _unreachable(exc):
+                    raise StoreError(self.unreachable_message(exc)) from exc
+                if self.can_reopen and _stale_local_store(exc):
+                    raise StoreError(
+                        f"the store at {self.location} changed while it was read (another process "
+                        f"rebuilding it?): {one_line(exc)}; try again"
+                    ) from exc
+                raise
 
     return call
 
@@ -292,6 +347,7 @@ class ChunkStore:
         self._client = client
         self._reopen = reopen
         self._reopen_lock = threading.Lock()
+        self._gate = _CallGate()
         self.location = location
         self.data_dir = data_dir
         self._prefix = prefix
@@ -318,7 +374,7 @@ class ChunkStore:
         """
         if self._reopen is None:
             raise StoreError(f"the store at {self.location} cannot be reopened")
-        with self._reopen_lock:
+        with self._reopen_lock, self._gate.exclusive():
             if stale is not None and self._client is not stale:
                 return
             old = self._client  # stays in place (closed) until the new one is open
