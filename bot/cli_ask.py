@@ -31,10 +31,29 @@ def format_developer_view(answer) -> str:
             f"Searched: {answer.standalone_query or answer.question}",
             "Retrieved passages:",
             format_passages(answer.retrieved),
+            format_reader(answer),
             "Timings:",
             format_timings(answer),
         ]
     )
+
+
+def format_reader(answer) -> str:
+    """The reader's best candidate sentences with their features and score (`--passages`, `:passages`)."""
+    from bot.reader import FEATURES
+
+    if not answer.reader:
+        return "Reader: no scored sentences."
+    lines = ["Reader (best sentences; score = weighted sum of the features):"]
+    if answer.short_answer:
+        s = answer.short_answer
+        lines.append(f"  short answer: {s['text']!r} from [{s['n']}] at {s['start']}-{s['end']}")
+    for i, row in enumerate(answer.reader, start=1):
+        feats = " ".join(f"{name} {row[name]:.2f}" for name in FEATURES if name in row)
+        sentence = " ".join(row["sentence"].split())
+        shown = sentence if len(sentence) <= 160 else sentence[:159] + "…"
+        lines.append(f"  {i}. score {row['score']:.3f} · passage {row['passage']} · {feats}\n     {shown}")
+    return "\n".join(lines)
 
 
 @click.command("ask")

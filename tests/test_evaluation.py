@@ -167,6 +167,8 @@ def test_report_json_shape():
         "hits_at_10",
         "mrr_at_10",
         "answer_containment",
+        "strict_containment",
+        "choice_accuracy",
         "abstention_rate",
         "citation_validity",
         "latency_p50_ms",
@@ -362,7 +364,7 @@ def test_cli_table(cli_env: Path):
     assert "  Hits@1                  0.250" in lines
     assert "  MRR@10                  0.406" in lines
     assert "  citation validity       0.667" in lines
-    assert "  q3                          8    no     -  (abstained)" in lines
+    assert "  q3                          8    no     -     -  (abstained)" in lines
 
 
 def test_cli_bad_line_is_a_clear_error(cli_env: Path):
