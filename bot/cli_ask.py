@@ -52,7 +52,7 @@ def format_reader(answer) -> str:
         feats = " ".join(f"{name} {row[name]:.2f}" for name in FEATURES if name in row)
         sentence = " ".join(row["sentence"].split())
         shown = sentence if len(sentence) <= 160 else sentence[:159] + "…"
-        lines.append(f"  {i}. score {row['score']:.3f} · passage {row['passage']} · {feats}\n     {shown}")
+        lines.append(f"  {i}. score {row['score']:.3f} · retrieved passage {row['retrieved']} · {feats}\n     {shown}")
     return "\n".join(lines)
 
 

@@ -771,7 +771,7 @@ def _people_in_passage(passage_index: int, by_position: dict[tuple[int, int], Se
 
 def _candidate_row(c: _Scored, passages: list[Passage]) -> dict:
     p = passages[c.sentence.passage_index]
-    row = {"passage": c.sentence.passage_index + 1, "chunk_id": p.chunk_id, "sentence": c.sentence.text}
+    row = {"retrieved": c.sentence.passage_index + 1, "chunk_id": p.chunk_id, "sentence": c.sentence.text}
     row.update(c.features.to_dict() if c.features else {"score": round(c.score, 4)})
     return row
 

@@ -405,19 +405,25 @@ class Features:
 class SentenceVectors:
     """Sentence embeddings through the retrieval model, batched, cached per sentence text."""
 
-    def __init__(self, embedder: Any, *, cache_size: int = 20000):
+    def __init__(self, embedder: Any, *, cache_size: int = 20000, batch_size: int = 8, max_chars: int = 400):
         self._embedder = embedder
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
+        self.batch_size = batch_size
+        self.max_chars = max_chars  # a sentence is embedded from its first this many characters
 
     def similarities(self, question: str, texts: Sequence[str]) -> list[float]:
         """Cosine similarity of `question` with each text (vectors are L2-normalised)."""
         if not texts:
             return []
         missing = list(dict.fromkeys(t for t in [question, *texts] if t not in self._cache))
-        if missing:
-            vectors = self._embedder.embed_documents(missing)
-            for text, vec in zip(missing, vectors, strict=True):
+        # Shortest first in small batches: a batch is padded to its longest text, and one run-on
+        # "sentence" of scraped text would otherwise make every sentence cost 256 tokens.
+        missing.sort(key=len)
+        for i in range(0, len(missing), self.batch_size):
+            part = missing[i : i + self.batch_size]
+            vectors = self._embedder.embed_documents([t[: self.max_chars] for t in part])
+            for text, vec in zip(part, vectors, strict=True):
                 self._cache[text] = np.asarray(vec, dtype=np.float32)
                 if len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
@@ -477,7 +483,7 @@ class Reader:
     tagger: EntityTagger = field(default_factory=RuleTagger)
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     synonyms: Synonyms = field(default_factory=Synonyms.default)
-    max_candidates: int = 40
-    max_tagged: int = 12
+    max_candidates: int = 16
+    max_tagged: int = 8
     uses_spacy: bool = False
     rows: int = 10  # candidate rows kept in `Answer.reader` for the developer view
