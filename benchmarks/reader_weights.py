@@ -43,7 +43,8 @@ from bot.reader import FEATURES  # noqa: E402
 
 
 def retrieve_all(questions: list[EvalQuestion], k: int, cache: Path):
-    """(question, passages) per question, from `cache` when it holds them."""
+    """Per question: (question, its top k passages, the top k once its gold articles are withheld),
+    from `cache` when it holds them."""
     if cache.exists():
         return pickle.loads(cache.read_bytes())
     from bot.settings import load_settings
@@ -52,8 +53,11 @@ def retrieve_all(questions: list[EvalQuestion], k: int, cache: Path):
     room = build_newsroom(load_settings())
     out = []
     for q in questions:
-        result = room.retriever.retrieve(q.question, k=k, filters=Filters(as_of=q.question_date))
-        out.append((q, list(result.passages)))
+        filters = Filters(as_of=q.question_date)
+        present = room.retriever.retrieve(q.question, k=k, filters=filters).passages
+        deeper = room.retriever.retrieve(q.question, k=3 * k, filters=filters).passages
+        withheld = [p for p in deeper if p.article_id not in q.gold_article_ids][:k]
+        out.append((q, list(present), withheld))
     cache.write_bytes(pickle.dumps(out))
     return out
 
@@ -124,10 +128,17 @@ def main(argv: list[str] | None = None) -> int:
     from bot.settings import load_settings
 
     questions = load_questions(args.questions)
-    cases = retrieve_all(questions, args.k, args.cache)
+    triples = retrieve_all(questions, args.k, args.cache)
+    cases = [(q, present) for q, present, _ in triples]
+    # Withheld: only questions whose answer is in none of the remaining passages (should abstain).
+    withheld = [(q, w) for q, _, w in triples if not contains_answer(q.answer, [p.text for p in w])]
     reader = build_reader(build_embedder(load_settings()))
     answerer = ExtractiveAnswerer(reader=reader)
+    rules = ExtractiveAnswerer()
+    print("rules (no reader):", score(rules, cases))
+    print(f"  gold withheld ({len(withheld)}): abstention", score(rules, withheld)["abstention"])
     print("current weights:", reader.weights, score(answerer, cases))
+    print(f"  gold withheld ({len(withheld)}): abstention", score(answerer, withheld)["abstention"])
 
     reader.rows = 10_000
     data = candidate_rows(answerer, cases)
@@ -146,9 +157,47 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{folds}-fold held-out:", cv)
     reader.weights = weights
     print("fitted on all:", weights, score(answerer, cases))
+    print(f"  gold withheld ({len(withheld)}): abstention", score(answerer, withheld)["abstention"])
     for margin in (0.25, 0.5, 1.0, 2.0):
         print(f"  secondary_margin {margin}:", score(replace_margin(answerer, margin), cases))
+
+    # The short answer's entity weights: a small grid, by choice accuracy.
+    typed = [(q, ps) for q, ps in cases if q.choices and answerer.answer(q.question, ps).short_answer]
+    results = []
+    for near in (0.0, 0.5, 1.0, 2.0):
+        for votes in (0.0, 1.0, 2.0, 4.0):
+            for first in (0.0, 0.5, 1.0):
+                reader.entity_weights = {"tier": 1.0, "near": near, "votes": votes, "first": first}
+                results.append((score(answerer, typed)["choice"], near, votes, first))
+    results.sort(reverse=True)
+    print(f"entity weights on the {len(typed)} questions with a short answer (choice, near, votes, first):")
+    for row in results[:8]:
+        print("  ", row)
+
+    # The relevance gate: the best sentence similarity as a third signal besides dense and overlap.
+    print("relevance gate (answer rate with gold / abstention with gold withheld):")
+    signals = {name: [gate_signals(answerer, q, ps) for q, ps in group]
+               for name, group in (("present", cases), ("withheld", withheld))}
+    for dense, overlap in ((0.55, 0.8), (0.5, 0.8), (0.5, 0.7)):
+        for sem in (1.01, 0.8, 0.75, 0.7, 0.65, 0.6):
+            def passes(sig, d=dense, o=overlap, s=sem):
+                return sig[0] >= d or sig[1] >= o or sig[2] >= s
+            rate = sum(passes(x) for x in signals["present"]) / len(cases)
+            abst = sum(not passes(x) for x in signals["withheld"]) / max(len(withheld), 1)
+            print(f"  dense {dense} overlap {overlap} sentence {sem}: {rate:.3f} / {abst:.3f}")
     return 0
+
+
+def gate_signals(answerer: ExtractiveAnswerer, q: EvalQuestion, passages) -> tuple[float, float, float]:
+    """(top dense similarity, best term overlap, best sentence similarity) of one question."""
+    from bot.extractive import _coverage, _lemma_set, analyse_question
+
+    a = analyse_question(q.question)
+    dense = max((p.dense_score for p in passages if p.dense_score is not None), default=0.0)
+    overlap = max((_coverage(a.terms, _lemma_set(p.title + "\n" + p.text)) for p in passages), default=0.0)
+    open_gate = ExtractiveAnswerer(reader=answerer.reader, min_dense=-1.0)
+    rows = open_gate.answer(q.question, passages).reader
+    return dense, overlap, max((r["semantic"] for r in rows), default=0.0)
 
 
 def replace_margin(answerer: ExtractiveAnswerer, margin: float) -> ExtractiveAnswerer:

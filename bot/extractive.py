@@ -18,6 +18,7 @@ retriever uses too, so both agree on what a question asks about.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from dataclasses import dataclass, field, replace
@@ -113,6 +114,8 @@ class QuestionAnalysis:
     role: str | None = None  # X of "What did X say" when X is a role ("the transport minister")
     person_keys: tuple[str, ...] = ()  # lemmas that stand for `person` (a capital for its government)
     topic: str = ""  # Y of "What did X say about Y", its content words as written
+    asked_role: str | None = None  # R of "Who is the R?" when R is a role ("the foreign secretary")
+    role_holder: str | None = None  # the surname the coverage gives `asked_role` (set while answering)
 
 
 def analyse_question(text: str) -> QuestionAnalysis:
@@ -157,6 +160,8 @@ def analyse_question(text: str) -> QuestionAnalysis:
     if person is None and role is None:
         person = _person_in(names)
     labels, primary = answer_type(text, kind)
+    asked = _WHO_IS_ROLE.match(text.strip())
+    asked_role = asked.group("role") if asked and kind == "who" and _is_role(asked.group("role")) else None
     return QuestionAnalysis(
         kind=kind,
         terms=terms,
@@ -172,7 +177,11 @@ def analyse_question(text: str) -> QuestionAnalysis:
         role=role,
         person_keys=speaker_keys or ((lemma(person),) if person else ()),
         topic=topic,
+        asked_role=asked_role,
     )
+
+
+_WHO_IS_ROLE = re.compile(r"^who\s+(?:is|was|are|were)\s+(?:the\s+|a\s+)?(?P<role>[^?]+?)\s*\??$", re.IGNORECASE)
 
 
 def _is_role(phrase: str) -> bool:
@@ -227,6 +236,7 @@ class Sentence:
     end: int
     tokens: tuple[str, ...] = field(default=())
     lemmas: frozenset[str] = field(default=frozenset())
+    source: str | None = None  # the passage's outlet
 
 
 def _sentences(passages: list[Passage]) -> list[Sentence]:
@@ -235,7 +245,7 @@ def _sentences(passages: list[Passage]) -> list[Sentence]:
         for position, (s, e, _) in enumerate(sentence_spans(p.text, headings=True)):
             toks = tuple(tokens(p.text[s:e]))
             out.append(
-                Sentence(pi, position, p.text[s:e], s, e, toks, frozenset(lemma(t) for t in toks))
+                Sentence(pi, position, p.text[s:e], s, e, toks, frozenset(lemma(t) for t in toks), p.source)
             )
     return out
 
@@ -448,6 +458,8 @@ class ExtractiveAnswerer(Answerer):
         reader: Reader | None = None,
         min_semantic: float = 0.45,
         secondary_margin: float = 1.0,
+        min_sentence_similarity: float = 0.6,
+        one_per_passage: bool = True,
     ):
         self.max_sentences = max_sentences
         self.min_dense = min_dense
@@ -459,6 +471,8 @@ class ExtractiveAnswerer(Answerer):
         self.reader = reader
         self.min_semantic = min_semantic
         self.secondary_margin = secondary_margin
+        self.min_sentence_similarity = min_sentence_similarity
+        self.one_per_passage = one_per_passage
 
     def answer(
         self,
@@ -506,12 +520,15 @@ class ExtractiveAnswerer(Answerer):
         overlap = max(_coverage(q.terms, _lemma_set(p.title + "\n" + p.text)) for p in passages)
         dense_scores = [p.dense_score for p in passages if p.dense_score is not None]
         top_dense = max(dense_scores) if dense_scores else None
+        irrelevant = None
         if (top_dense is None or top_dense < self.min_dense) and overlap < self.min_overlap:
             shown = "n/a" if top_dense is None else f"{top_dense:.2f}"
-            return _Resolved([], (
+            irrelevant = (
                 f"nothing relevant enough (top dense similarity {shown} < {self.min_dense:.2f}, "
-                f"term overlap {overlap:.2f} < {self.min_overlap:.2f})"
-            ))
+                f"term overlap {overlap:.2f} < {self.min_overlap:.2f}"
+            )
+            if self.reader is None or self.reader.vectors is None:
+                return _Resolved([], irrelevant + ")")
         if q.role:
             # "What did the transport minister say…": the role names a person of the coverage.
             surname = resolve_role(q.role, [p.text for p in passages] + [p.title for p in passages])
@@ -519,6 +536,8 @@ class ExtractiveAnswerer(Answerer):
                 return _Resolved([], f"person '{q.role}' not in any retrieved passage")
             keys = capital_aliases(lemma(surname))
             q = replace(q, person=surname, speaker_keys=keys, person_keys=keys)
+        if q.asked_role:
+            q = replace(q, role_holder=resolve_role(q.asked_role, [p.text for p in passages]))
         if q.person and not any(_mentions(p, q.person_keys or (lemma(q.person),)) for p in passages):
             return _Resolved([], f"person '{q.person}' not in any retrieved passage", question=q)
 
@@ -528,6 +547,13 @@ class ExtractiveAnswerer(Answerer):
         sentences = [s for s in every if s.text not in avoid and not s.text.rstrip(" \"'”’)").endswith("?")]
         if self.reader is not None:
             scored, reason = self._read(q, sentences, passages, every)
+            if irrelevant is not None:
+                # The passages look off-topic, unless one sentence is close to the question.
+                best = max((c.features.semantic for c in scored if c.features is not None), default=0.0)
+                if best < self.min_sentence_similarity:
+                    return _Resolved([], (
+                        f"{irrelevant}, sentence similarity {best:.2f} < {self.min_sentence_similarity:.2f})"
+                    ), scored, q)
             if reason is not None:
                 return _Resolved([], reason, scored, q)
         else:
@@ -676,6 +702,10 @@ class ExtractiveAnswerer(Answerer):
             if best.speaks and not cand.speaks:
                 continue
             if any(_near_duplicate(cand.sentence, c) for c in chosen):
+                continue
+            if self.one_per_passage and not best.speaks and any(
+                c.passage_index == cand.sentence.passage_index for c in chosen
+            ):
                 continue
             chosen.append(cand.sentence)
         return chosen
@@ -862,28 +892,61 @@ def _compose(
 def _short_answer(
     chosen: list[Sentence], q: QuestionAnalysis, scored: list[_Scored], reader: Reader
 ) -> dict | None:
-    """The span answering the question in the first chosen sentence that has one: an entity of the
-    wanted labels (in their order of preference) not in the question, nearest to the question's
-    terms in the sentence. Offsets are in the cited passage."""
+    """The span answering the question, from one of the chosen (cited) sentences.
+
+    Each entity of a wanted label, not made of the question's own words, is scored by
+    `reader.entity_weights`: `tier` (1 for the primary type asked for, 0.5 for a fallback label),
+    `near` (1 / (1 + words between it and the nearest question word in its sentence)), `votes`
+    (the share of the tagged candidate sentences, weighted by their reader score, that hold the
+    same entity) and `first` (1 when it comes from the best sentence). The outlet's own name
+    ("(CNN) …") is never the answer. Offsets are in the cited passage."""
     entities = {id(c.sentence): c.features.entities for c in scored if c.features is not None}
+    tagged = [c for c in scored if c.features is not None and c.features.entities]
     question_lower = _question_lower(q)
     keys = set(q.terms)
+    top = max((c.score for c in tagged), default=0.0)
+    weight_of = {id(c.sentence): math.exp(c.score - top) for c in tagged}
+    total = sum(weight_of.values()) or 1.0
+    votes: dict[str, float] = {}
+    for c in tagged:
+        seen = {_entity_key(e.text) for e in _typed_entities(c.features.entities, q, question_lower, c.sentence.text)}
+        for key in seen:
+            votes[key] = votes.get(key, 0.0) + weight_of[id(c.sentence)] / total
+    w = reader.entity_weights
+    best: tuple[float, int, Sentence, Entity] | None = None
     for n, s in enumerate(chosen, start=1):
         ents = entities.get(id(s))
-        if not ents:
+        if ents is None:
             ents = reader.tagger.entities([s.text])[0]
-        found = _typed_entities(ents, q, question_lower, s.text)
+        outlet = _entity_key(s.source) if s.source else None
+        found = [e for e in _typed_entities(ents, q, question_lower, s.text) if _entity_key(e.text) != outlet]
         if not found:
             continue
-        hits = [m.start() for m in TOKEN_RE.finditer(s.text) if lemma(m.group(0)) in keys]
+        words = list(TOKEN_RE.finditer(s.text))
+        hits = [i for i, m in enumerate(words) if lemma(m.group(0)) in keys]
+        for e in found:
+            span = [i for i, m in enumerate(words) if m.start() < e.end and m.end() > e.start]
+            gap = min((max(0, min(abs(h - i) for i in span) - 1) for h in hits), default=10) if span else 10
+            holds_role = q.role_holder is not None and lemma(q.role_holder) in {lemma(t) for t in tokens(e.text)}
+            value = (
+                100.0 * holds_role  # "Who is the foreign secretary?": the person the coverage gives that title
+                + w["tier"] * (1.0 if q.labels.index(e.label) < q.primary_labels else 0.5)
+                + w["near"] / (1 + gap)
+                + w["votes"] * votes.get(_entity_key(e.text), 0.0)
+                + w["first"] * (n == 1)
+            )
+            if best is None or value > best[0]:
+                best = (value, n, s, e)
+    if best is None:
+        return None
+    _, n, s, e = best
+    return {"text": e.text, "n": n, "start": s.start + e.start, "end": s.start + e.end}
 
-        def rank(e: Entity) -> tuple[int, int, int]:
-            distance = min((abs(e.start - h) for h in hits), default=0)
-            return (q.labels.index(e.label), distance, e.start)
 
-        best = min(found, key=rank)
-        return {"text": best.text, "n": n, "start": s.start + best.start, "end": s.start + best.end}
-    return None
+def _entity_key(text: str) -> str:
+    """Entities compared case-insensitively, without "the" and possessives ("the Denver Broncos'")."""
+    words = [lemma(t) for t in tokens(text)]
+    return " ".join(w for w in words if w not in ("the", "a", "an"))
 
 
 def _excerpt(text: str, keys: set[str], limit: int = MAX_QUOTED_CHARS) -> str:
