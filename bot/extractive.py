@@ -752,6 +752,8 @@ def _typed_entities(
     q_keys = {lemma(t) for t in question_lower} | {lemma(t) for t in tokens(q.text)}
     out = []
     for e in merged:
+        if e.label == "MONEY" and e.start > 0 and text[e.start - 1] in "$€£" and text[e.start - 1] not in e.text:
+            e = Entity(text[e.start - 1 : e.end], e.label, e.start - 1, e.end)  # "$5", not "5"
         words = [lemma(t) for t in tokens(e.text)]
         if words and all(wd in q_keys for wd in words):
             continue

@@ -53,7 +53,7 @@ for _labels, _nouns in (
     (("GPE", "LOC", "NORP"), "country nation state city capital town province region county island"),
     (("GPE", "LOC", "FAC"), "continent place area territory"),
     (("LOC", "FAC", "GPE", "ORG", "PERSON"), "river mountain ocean sea lake park volcano attraction landmark airport"),
-    (("WORK_OF_ART", "ORG", "PERSON", "PRODUCT", "EVENT", "FAC"), "show film movie book song album series novel "
+    (("WORK_OF_ART", "ORG", "PRODUCT", "EVENT", "FAC"), "show film movie book song album series novel "
      "play musical episode"),
     (("EVENT", "ORG", "WORK_OF_ART", "PRODUCT"), "event tournament championship festival holiday storm hurricane"),
     (("PRODUCT", "ORG", "WORK_OF_ART", "PERSON"), "product phone car vehicle vaccine drug app device model"),
@@ -80,6 +80,8 @@ def answer_type(question: str, kind: str) -> tuple[tuple[str, ...], int]:
         return (), 0
     if kind == "number" or (kind == "free" and re.search(r"\bhow\s+(?:many|much)\b", low)):
         if re.search(r"\bhow\s+much\b", low):
+            if re.search(r"\b(?:increase|rise|rose|risen|grow|grew|jump|climb|drop|fall|fell|decline|shrink|up|down)", low):
+                return ("PERCENT", "MONEY", "QUANTITY", "CARDINAL"), 4  # a change is usually a percentage
             return ("MONEY", "PERCENT", "QUANTITY", "CARDINAL"), 4
         if re.search(
             r"\bhow\s+many\s+(?:\w+\s+)?(?:people|persons|men|women|children|kids|residents|deaths|workers"
