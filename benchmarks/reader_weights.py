@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, required=True)
     parser.add_argument("--k", type=int, default=20)
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--no-fit", action="store_true", help="only score the rules and the current defaults")
     args = parser.parse_args(argv)
 
     from bot.wiring import build_embedder, build_reader
@@ -139,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  gold withheld ({len(withheld)}): abstention", score(rules, withheld)["abstention"])
     print("current weights:", reader.weights, score(answerer, cases))
     print(f"  gold withheld ({len(withheld)}): abstention", score(answerer, withheld)["abstention"])
+    if args.no_fit:
+        return 0
 
     reader.rows = 10_000
     data = candidate_rows(answerer, cases)

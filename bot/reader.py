@@ -415,7 +415,7 @@ class Features:
 class SentenceVectors:
     """Sentence embeddings through the retrieval model, batched, cached per sentence text."""
 
-    def __init__(self, embedder: Any, *, cache_size: int = 20000, batch_size: int = 8, max_chars: int = 400):
+    def __init__(self, embedder: Any, *, cache_size: int = 20000, batch_size: int = 4, max_chars: int = 250):
         self._embedder = embedder
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
@@ -491,8 +491,8 @@ class Reader:
     tagger: EntityTagger = field(default_factory=RuleTagger)
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     synonyms: Synonyms = field(default_factory=Synonyms.default)
-    max_candidates: int = 16
-    max_tagged: int = 8
+    max_candidates: int = 12
+    max_tagged: int = 6
     uses_spacy: bool = False
     rows: int = 10  # candidate rows kept in `Answer.reader` for the developer view
     entity_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_ENTITY_WEIGHTS))
