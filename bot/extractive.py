@@ -504,7 +504,9 @@ class ExtractiveAnswerer(Answerer):
         else:
             answer = _compose(question, resolved.chosen, passages, query, q, resolved.scored, self.reader)
         rows = self.reader.rows if self.reader is not None else 0
-        answer.reader = [_candidate_row(c, passages) for c in resolved.scored[:rows] if c.features is not None]
+        answer.reader = [
+            _candidate_row(c, passages) for c in resolved.scored[:rows] if c.features is not None
+        ]
         answer.timings = {"answer": (time.perf_counter() - started) * 1000}
         return answer
 
@@ -660,12 +662,15 @@ class ExtractiveAnswerer(Answerer):
                 c.features.semantic = sim
         cands = [
             c for c in cands
-            if c.coverage >= self.min_sentence_coverage or c.features.semantic >= self.min_semantic or c.speaks
+            if c.coverage >= self.min_sentence_coverage
+            or c.features.semantic >= self.min_semantic
+            or c.speaks
         ]
         if q.labels and cands:
             cands.sort(key=lambda c: -partial(c))
             tagged = cands[: reader.max_tagged]
-            for c, ents in zip(tagged, reader.tagger.entities([c.sentence.text for c in tagged]), strict=True):
+            found = reader.tagger.entities([c.sentence.text for c in tagged])
+            for c, ents in zip(tagged, found, strict=True):
                 c.features.entities = ents
                 c.features.type = _type_fit(_typed_entities(ents, q, question_lower, c.sentence.text), q)
             if q.kind == "number" and not any(c.features.type for c in tagged):
@@ -768,7 +773,9 @@ def _type_fit(found: list[Entity], q: QuestionAnalysis) -> float:
     return 1.0 if any(q.labels.index(e.label) < q.primary_labels for e in found) else 0.5
 
 
-def _pronoun_speaker(s: Sentence, by_position: dict[tuple[int, int], Sentence], keys: tuple[str, ...]) -> bool:
+def _pronoun_speaker(
+    s: Sentence, by_position: dict[tuple[int, int], Sentence], keys: tuple[str, ...]
+) -> bool:
     """"He added …" / "The minister said …": the last named speaker before it, in its passage, is X.
 
     Walks back up to five sentences to the last one where somebody speaks: X speaking attributes

@@ -52,10 +52,12 @@ for _labels, _nouns in (
      "supermarket maker giant insurer studio broadcaster channel franchise"),
     (("GPE", "LOC", "NORP"), "country nation state city capital town province region county island"),
     (("GPE", "LOC", "FAC"), "continent place area territory"),
-    (("LOC", "FAC", "GPE", "ORG", "PERSON"), "river mountain ocean sea lake park volcano attraction landmark airport"),
+    (("LOC", "FAC", "GPE", "ORG", "PERSON"),
+     "river mountain ocean sea lake park volcano attraction landmark airport"),
     (("WORK_OF_ART", "ORG", "PRODUCT", "EVENT", "FAC"), "show film movie book song album series novel "
      "play musical episode"),
-    (("EVENT", "ORG", "WORK_OF_ART", "PRODUCT"), "event tournament championship festival holiday storm hurricane"),
+    (("EVENT", "ORG", "WORK_OF_ART", "PRODUCT"),
+     "event tournament championship festival holiday storm hurricane"),
     (("PRODUCT", "ORG", "WORK_OF_ART", "PERSON"), "product phone car vehicle vaccine drug app device model"),
     (("NORP",), "nationality religion"),
     (("DATE",), "year date day month"),
@@ -80,7 +82,8 @@ def answer_type(question: str, kind: str) -> tuple[tuple[str, ...], int]:
         return (), 0
     if kind == "number" or (kind == "free" and re.search(r"\bhow\s+(?:many|much)\b", low)):
         if re.search(r"\bhow\s+much\b", low):
-            if re.search(r"\b(?:increase|rise|rose|risen|grow|grew|jump|climb|drop|fall|fell|decline|shrink|up|down)", low):
+            change = r"\b(?:increase|rise|rose|risen|grow|grew|jump|climb|drop|fall|fell|decline|shrink|up|down)"
+            if re.search(change, low):
                 return ("PERCENT", "MONEY", "QUANTITY", "CARDINAL"), 4  # a change is usually a percentage
             return ("MONEY", "PERCENT", "QUANTITY", "CARDINAL"), 4
         if re.search(
@@ -236,7 +239,7 @@ _ROLE_STOP = frozenset("the a an of 's his her their its".split())
 
 
 def role_keys(phrase: str) -> frozenset[str]:
-    """Lemmas of a role phrase, leader-like words folded together ("the council's leader" → council, ~leader)."""
+    """Lemmas of a role phrase, leader-like words folded into one ("the council's leader" → council, ~leader)."""
     out = set()
     for tok in tokens(phrase):
         key = lemma(tok)
@@ -361,7 +364,8 @@ class SpacyTagger:
         missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
         if missing:
             for text, doc in zip(missing, self._nlp.pipe(missing, batch_size=32), strict=True):
-                self._cache[text] = tuple(Entity(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents)
+                ents = tuple(Entity(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents)
+                self._cache[text] = ents
                 if len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
         for t in texts:
@@ -469,7 +473,11 @@ class RuleTagger:
             ents: list[Entity] = []
             for m in _RULE_NUMBER.finditer(text):
                 value = m.group(0).rstrip(",.")
-                label = "MONEY" if value[:1] in "$€£" else "PERCENT" if value.endswith(("%", "percent")) else "CARDINAL"
+                label = "CARDINAL"
+                if value[:1] in "$€£":
+                    label = "MONEY"
+                elif value.endswith(("%", "percent")):
+                    label = "PERCENT"
                 ents.append(Entity(value, label, m.start(), m.start() + len(value)))
             ents.extend(Entity(text[s:e], "DATE", s, e) for s, e in date_spans(text))
             ents.extend(Entity(text[s:e], "PERSON", s, e) for s, e in person_name_spans(text))

@@ -292,3 +292,14 @@ def test_speech_questions_name_a_person_a_role_or_a_capital(question, role, spea
 
     q = analyse_question(question)
     assert (q.role, q.speaker_keys) == (role, speaker_keys)
+
+
+def test_supporting_sentences_come_from_other_passages(reader_answerer):
+    # the 2019 sentence scores higher than passage 2's, but one sentence per passage is quoted
+    first = passage(
+        "Sailor Maren Olsen won the harbour regatta on Sunday.\n\nMaren Olsen also won the harbour regatta in 2019.", 1
+    )
+    second = passage("The harbour regatta was won by Maren Olsen, the organisers said.", 2)
+    answer = reader_answerer.answer("Who won the harbour regatta?", [first, second])
+    assert [(c.n, c.passage.chunk_id) for c in answer.citations] == [(1, "chunk-1"), (2, "chunk-2")]
+    assert answer.short_answer == {"text": "Maren Olsen", "n": 1, "start": 7, "end": 18}
