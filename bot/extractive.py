@@ -875,13 +875,25 @@ def _compose(
     like `[3]` would pass for citation markers) and at most `MAX_QUOTED_CHARS` long; the citation's
     quote stays the exact passage sentence. With a reader and a question with a span answer (who,
     which company, where, when, how many…), the text starts with the short answer on its own line."""
+    short = None
+    if reader is not None and q.labels:
+        pool = list(chosen)
+        if reader.short_from_candidates:
+            pool += [c.sentence for c in scored or [] if c.features is not None and c.features.entities
+                     and c.sentence not in chosen]
+        short = _short_answer(pool, q, scored or [], reader)
+        if short is not None and short["n"] > len(chosen):
+            # The best-supported answer is in a candidate that was not cited: cite it instead of
+            # the last supporting sentence.
+            extra = pool[short["n"] - 1]
+            chosen = [*chosen[:-1], extra] if len(chosen) >= 3 else [*chosen, extra]
+            short = {**short, "n": chosen.index(extra) + 1}
     keys = set(q.terms) | set(q.speaker_keys)
     parts = []
     citations = []
     for n, s in enumerate(chosen, start=1):
         parts.append(f"{_excerpt(strip_markers(s.text), keys)} [{n}]")
         citations.append(Citation(n=n, passage=passages[s.passage_index], quote=s.text))
-    short = _short_answer(chosen, q, scored or [], reader) if reader is not None and q.labels else None
     text = " ".join(parts)
     if short is not None:
         lead = short["text"] if short["text"][-1:] in ".!?" else short["text"] + "."

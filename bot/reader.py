@@ -503,4 +503,6 @@ class Reader:
     max_tagged: int = 6
     uses_spacy: bool = False
     rows: int = 10  # candidate rows kept in `Answer.reader` for the developer view
+    # The short answer may come from an uncited tagged candidate, whose sentence is then cited.
+    short_from_candidates: bool = True
     entity_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_ENTITY_WEIGHTS))
