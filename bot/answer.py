@@ -116,6 +116,11 @@ class Answer:
     fallback_reason: str | None = None  # set when the LLM failed and the extractive answer was used
     warnings: list[str] = field(default_factory=list)
     kind: str = "answer"  # "answer" | "chitchat" | "invalid" | "error" (the answerer failed unexpectedly)
+    # The direct answer: {"text", "n", "start", "end"} — a verbatim span of citation n's quote, with
+    # character offsets in that citation's passage; None when the question has no span answer.
+    short_answer: dict[str, Any] | None = None
+    # The reader's best candidate sentences with their features and scores (developer view).
+    reader: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -130,6 +135,8 @@ class Answer:
             "fallback_reason": self.fallback_reason,
             "warnings": list(self.warnings),
             "kind": self.kind,
+            "short_answer": None if self.short_answer is None else dict(self.short_answer),
+            "reader": [dict(r) for r in self.reader],
         }
 
 

@@ -40,6 +40,9 @@ class EvalQuestion:
     answer: str
     gold_article_ids: tuple[str, ...]
     question_date: date | None = None
+    # Multiple-choice options (the gold answer among them); read only by the choice-accuracy
+    # metric, never passed to retrieval or the answerer.
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,9 @@ class QuestionResult:
     contained: bool
     citations_valid: bool
     latency_ms: float
+    short_answer: dict[str, Any] | None = None
+    strict_contained: bool = False
+    choice_correct: bool | None = None  # None: the question has no choices
 
     def to_dict(self) -> dict[str, Any]:
         """One row of the `questions` list in the `--json` output."""
@@ -84,7 +90,10 @@ class QuestionResult:
             "abstained": self.abstained,
             "citations": list(self.citations),
             "gold_rank": self.rank,
+            "short_answer": None if self.short_answer is None else dict(self.short_answer),
             "answer_contained": self.contained,
+            "strict_contained": self.strict_contained,
+            "choice_correct": self.choice_correct,
             "citations_valid": None if self.abstained else self.citations_valid,
             "latency_ms": round(self.latency_ms, 2),
         }
@@ -102,11 +111,15 @@ class EvalReport:
     latency_p95_ms: float
     k: int
     questions: list[QuestionResult] = field(default_factory=list)
+    strict_containment: float = 0.0
+    choice_accuracy: float | None = None  # None when no question has choices
 
     def metrics(self) -> dict[str, float | None]:
         """The `metrics` object of the `--json` output."""
         out: dict[str, float | None] = dict(self.retrieval.to_dict())
         out["answer_containment"] = round(self.answer_containment, 4)
+        out["strict_containment"] = round(self.strict_containment, 4)
+        out["choice_accuracy"] = None if self.choice_accuracy is None else round(self.choice_accuracy, 4)
         out["abstention_rate"] = round(self.abstention_rate, 4)
         out["citation_validity"] = None if self.citation_validity is None else round(self.citation_validity, 4)
         out["latency_p50_ms"] = round(self.latency_p50_ms, 2)
@@ -174,12 +187,18 @@ def parse_question(line: str, *, where: str = "line") -> EvalQuestion:
             raise QuestionsFileError(
                 f"{where}: field 'question_date' must be YYYY-MM-DD (got {raw_date!r})"
             ) from None
+    choices = obj.get("choices")
+    if choices is None:
+        choices = []
+    if not isinstance(choices, list) or not all(isinstance(c, str) and c.strip() for c in choices):
+        raise QuestionsFileError(f"{where}: field 'choices' must be a list of non-empty strings")
     return EvalQuestion(
         id=str(obj["id"]),
         question=obj["question"].strip(),
         answer=obj["answer"],
         gold_article_ids=tuple(gold),
         question_date=as_of,
+        choices=tuple(choices),
     )
 
 
@@ -282,6 +301,35 @@ def answer_contains(answer: Answer, gold: str) -> bool:
     return contains_answer(gold, texts)
 
 
+def answer_contains_strictly(answer: Answer, gold: str) -> bool:
+    """Strict containment: the gold answer in the answer text itself or its quotes, not merely
+    somewhere else in the cited passages (never for an abstention)."""
+    if answer.abstained:
+        return False
+    return contains_answer(gold, [answer.text, *(c.quote for c in answer.citations if c.quote)])
+
+
+def _matches(choice: str, candidate: str) -> bool:
+    """Normalised containment either way, on word boundaries."""
+    a, b = normalise_answer(choice), normalise_answer(candidate)
+    if not a or not b:
+        return False
+    return f" {a} " in f" {b} " or f" {b} " in f" {a} "
+
+
+def choice_correct(answer: Answer, gold: str, choices: Sequence[str]) -> bool:
+    """The short answer (else the answer text) matches the gold choice and no other choice.
+
+    An abstention is never correct; `gold` need not be spelled exactly as its choice (the choice
+    that matches `gold` is the gold one)."""
+    if answer.abstained:
+        return False
+    candidate = answer.short_answer["text"] if answer.short_answer else answer.text
+    gold_norm = normalise_answer(gold)
+    matched = [c for c in choices if _matches(c, candidate)]
+    return len(matched) == 1 and normalise_answer(matched[0]) == gold_norm
+
+
 _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 
 
@@ -350,6 +398,9 @@ def run_eval(
                 contained=answer_contains(answer, q.answer),
                 citations_valid=False if answer.abstained else citations_valid(answer),
                 latency_ms=latency_ms,
+                short_answer=answer.short_answer,
+                strict_contained=answer_contains_strictly(answer, q.answer),
+                choice_correct=choice_correct(answer, q.answer, q.choices) if q.choices else None,
             )
         )
         if progress:
@@ -362,10 +413,13 @@ def summarise(results: Sequence[QuestionResult], *, k: int) -> EvalReport:
     n = len(results)
     answered = [r for r in results if not r.abstained]
     latencies = [r.latency_ms for r in results]
+    with_choices = [r for r in results if r.choice_correct is not None]
     return EvalReport(
         retrieval=metrics_from_ranks([r.rank for r in results]),
         answer_containment=sum(r.contained for r in results) / n if n else 0.0,
         abstention_rate=(n - len(answered)) / n if n else 0.0,
+        strict_containment=sum(r.strict_contained for r in results) / n if n else 0.0,
+        choice_accuracy=sum(bool(r.choice_correct) for r in with_choices) / len(with_choices) if with_choices else None,
         citation_validity=sum(r.citations_valid for r in answered) / len(answered) if answered else None,
         latency_p50_ms=percentile(latencies, 50),
         latency_p95_ms=percentile(latencies, 95),
@@ -383,6 +437,8 @@ def format_report(report: EvalReport) -> str:
         "hits_at_10": "Hits@10",
         "mrr_at_10": "MRR@10",
         "answer_containment": "answer containment",
+        "strict_containment": "strict containment",
+        "choice_accuracy": "choice accuracy",
         "abstention_rate": "abstention rate",
         "citation_validity": "citation validity",
         "latency_p50_ms": "latency p50 (ms)",
@@ -391,12 +447,15 @@ def format_report(report: EvalReport) -> str:
     for key, value in report.metrics().items():
         shown = "n/a" if value is None else (f"{value:.1f}" if key.endswith("_ms") else f"{value:.3f}")
         lines.append(f"  {labels[key]:<20} {shown:>8}")
-    lines += ["", f"  {'id':<24} {'rank':>4}  {'cont':>4}  {'cite':>4}  answer"]
+    lines += ["", f"  {'id':<24} {'rank':>4}  {'cont':>4}  {'cite':>4}  {'pick':>4}  answer"]
     for r in report.questions:
         rank = "-" if r.rank is None else str(r.rank)
         cite = "-" if r.abstained else ("ok" if r.citations_valid else "BAD")
         answer = "(abstained)" if r.abstained else _one_line(r.answer, 60)
-        lines.append(f"  {_one_line(r.id, 24):<24} {rank:>4}  {'yes' if r.contained else 'no':>4}  {cite:>4}  {answer}")
+        pick = "-" if r.choice_correct is None else ("yes" if r.choice_correct else "no")
+        lines.append(
+            f"  {_one_line(r.id, 24):<24} {rank:>4}  {'yes' if r.contained else 'no':>4}  {cite:>4}  {pick:>4}  {answer}"
+        )
     return "\n".join(lines)
 
 

@@ -18,27 +18,32 @@ retriever uses too, so both agree on what a question asks about.
 
 from __future__ import annotations
 
+import math
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.answer import ABSTAIN_TEXT, Answer, Answerer, Citation, Passage
+from bot.llm_verify import strip_markers
+from bot.reader import Entity, Features, Reader, answer_type, capital_aliases, resolve_role, weighted_score
 from index.text import (
+    NOT_PERSON_FIRST,
     SPEECH_QUESTION,
-    TOKEN_RE,
     SPEECH_VERBS,
     TITLES,
+    TOKEN_RE,
     QueryTerms,
     analyse_query,
     content_terms,
-    is_capitalised,
+    date_expressions,
+    has_number,
     lemma,
+    person_names,
+    place_terms,
     question_names,
     sentence_spans,
-    strip_possessive,
     tokens,
 )
-from bot.llm_verify import strip_markers
 
 # --- vocabulary -------------------------------------------------------------------------------
 
@@ -46,45 +51,6 @@ from bot.llm_verify import strip_markers
 # not for "told Lammy" / "urged Lammy", where the name is the addressee.
 _SPEAKER_AFTER_VERB = frozenset(
     "said says added wrote noted stated argued warned explained claimed insisted tweeted".split()
-)
-
-# First words of capitalised pairs that are places or institutions, not people.
-_NOT_PERSON_FIRST = frozenset(
-    """
-    north south east west new united los las san santa hong sri saudi middle great white supreme
-    european african asian american british national international federal state city university
-    the royal republic democratic republican st st. fort lake mount us uk eu un
-    """.split()
-)
-
-NUMBER_WORDS = frozenset(
-    """
-    one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen
-    seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred hundreds
-    thousand thousands million millions billion billions trillion trillions dozen dozens half
-    """.split()
-)
-
-_DIGIT = re.compile(r"\d")
-_DATE = re.compile(
-    r"""\b(?:
-        (?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.
-      | january|february|march|april|may|june|july|august|september|october|november|december
-      | monday|tuesday|wednesday|thursday|friday|saturday|sunday
-      | (?:19|20)\d{2}s?
-      | \d{4}-\d{2}-\d{2}
-      | \d{1,2}/\d{1,2}(?:/\d{2,4})?
-      | yesterday|today|tonight|tomorrow
-      | (?:last|this|next|earlier\ this|later\ this|early\ this|late\ last)
-        \ (?:week|weekend|month|year|spring|summer|fall|autumn|winter|morning|afternoon|evening|night)
-      | (?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|several|few)
-        \ (?:days?|weeks?|months?|years?|decades?)\ ago
-      | \d{1,2}(?::\d{2})?\ ?(?:a\.m\.|p\.m\.|am\b|pm\b)
-    )""",
-    re.IGNORECASE | re.VERBOSE,
-)
-_PLACE_PREPOSITIONS = frozenset(
-    "in at from to near into across outside inside toward towards throughout within around".split()
 )
 
 # --- question analysis ------------------------------------------------------------------------
@@ -101,6 +67,14 @@ class QuestionAnalysis:
     topic_keys: frozenset[str] = frozenset()  # lemmas of Y in "What did X say about Y"
     person: str | None = None  # the person the question is about, checked against the passages
     query: QueryTerms = QueryTerms((), (), ())  # the words and names the retriever searched for
+    text: str = ""  # the question as analysed (the standalone query)
+    labels: tuple[str, ...] = ()  # entity labels of the short answer (empty: no span answer)
+    primary_labels: int = 0  # the first this many of `labels` are the type asked for; the rest fallbacks
+    role: str | None = None  # X of "What did X say" when X is a role ("the transport minister")
+    person_keys: tuple[str, ...] = ()  # lemmas that stand for `person` (a capital for its government)
+    topic: str = ""  # Y of "What did X say about Y", its content words as written
+    asked_role: str | None = None  # R of "Who is the R?" when R is a role ("the foreign secretary")
+    role_holder: str | None = None  # the surname the coverage gives `asked_role` (set while answering)
 
 
 def analyse_question(text: str) -> QuestionAnalysis:
@@ -121,21 +95,32 @@ def analyse_question(text: str) -> QuestionAnalysis:
     speaker = None
     speaker_keys: tuple[str, ...] = ()
     topic_keys: frozenset[str] = frozenset()
+    topic = ""
     person = None
     m = SPEECH_QUESTION.match(text)
     if m:
         x_names = question_names(m.group("x"), at_sentence_start=False)
         x_tokens = [t for n in x_names for t in tokens(n) if t.lower() not in TITLES]
+        role = None
         if x_tokens:
             speaker = " ".join(x_names)
             surname = x_tokens[-1]
-            speaker_keys = (lemma(surname),)
+            speaker_keys = capital_aliases(lemma(surname))
             person = surname
+        elif _is_role(m.group("x")):
+            role = speaker = re.sub(r"^(?:the|a|an)\s+", "", m.group("x").strip(), flags=re.IGNORECASE)
+        if x_tokens or role:
             topic_keys = frozenset(lemma(t) for t in content_terms(m.group("rest"))) - set(speaker_keys)
+            topic = " ".join(t for t in content_terms(m.group("rest")) if lemma(t) in topic_keys)
             if kind == "free":
                 kind = "speech"
-    if person is None:
+    else:
+        role = None
+    if person is None and role is None:
         person = _person_in(names)
+    labels, primary = answer_type(text, kind)
+    asked = _WHO_IS_ROLE.match(text.strip())
+    asked_role = asked.group("role") if asked and kind == "who" and _is_role(asked.group("role")) else None
     return QuestionAnalysis(
         kind=kind,
         terms=terms,
@@ -145,6 +130,25 @@ def analyse_question(text: str) -> QuestionAnalysis:
         topic_keys=topic_keys,
         person=person,
         query=query,
+        text=text,
+        labels=labels,
+        primary_labels=primary,
+        role=role,
+        person_keys=speaker_keys or ((lemma(person),) if person else ()),
+        topic=topic,
+        asked_role=asked_role,
+    )
+
+
+_WHO_IS_ROLE = re.compile(r"^who\s+(?:is|was|are|were)\s+(?:the\s+|a\s+)?(?P<role>[^?]+?)\s*\??$", re.IGNORECASE)
+
+
+def _is_role(phrase: str) -> bool:
+    """True for a role or title without a name: "the transport minister", "the council's leader"."""
+    words = [lemma(t) for t in tokens(phrase)]
+    role_words = {lemma(t) for t in TITLES} | {"head", "boss", "leader", "chief", "spokesman", "official"}
+    return bool(words) and words[0] not in ("he", "she", "they", "it", "you", "i", "we") and any(
+        w in role_words for w in words
     )
 
 
@@ -172,7 +176,7 @@ def _person_in(names: list[str]) -> str | None:
             if rest:
                 return rest[-1]
             continue
-        if parts[0].lower() in _NOT_PERSON_FIRST or any(p.lower() in TITLES for p in parts):
+        if parts[0].lower() in NOT_PERSON_FIRST or any(p.lower() in TITLES for p in parts):
             continue
         return parts[-1]
     return None
@@ -191,6 +195,7 @@ class Sentence:
     end: int
     tokens: tuple[str, ...] = field(default=())
     lemmas: frozenset[str] = field(default=frozenset())
+    source: str | None = None  # the passage's outlet
 
 
 def _sentences(passages: list[Passage]) -> list[Sentence]:
@@ -199,73 +204,12 @@ def _sentences(passages: list[Passage]) -> list[Sentence]:
         for position, (s, e, _) in enumerate(sentence_spans(p.text, headings=True)):
             toks = tuple(tokens(p.text[s:e]))
             out.append(
-                Sentence(pi, position, p.text[s:e], s, e, toks, frozenset(lemma(t) for t in toks))
+                Sentence(pi, position, p.text[s:e], s, e, toks, frozenset(lemma(t) for t in toks), p.source)
             )
     return out
 
 
 # --- sentence features ------------------------------------------------------------------------
-
-
-def has_number(sentence_tokens: tuple[str, ...], exclude: frozenset[str] = frozenset()) -> bool:
-    """True if the sentence holds a number (digits or a number word) that is not in `exclude`."""
-    for t in sentence_tokens:
-        low = t.lower()
-        if low in exclude:
-            continue
-        if _DIGIT.search(t) or low in NUMBER_WORDS:
-            return True
-    return False
-
-
-def date_expressions(text: str) -> list[str]:
-    """Date/time expressions in a text, lowercased (months, weekdays, years, "last week", ISO dates…)."""
-    out = []
-    for m in _DATE.finditer(text):
-        expr = m.group(0).lower()
-        if expr == "may" and not re.search(r"\bmay\s+\d", text[m.start() : m.end() + 4], re.IGNORECASE):
-            continue  # the modal verb
-        if expr == "march" and not text[m.start()].isupper():
-            continue
-        out.append(expr)
-    return out
-
-
-def person_names(sentence_tokens: tuple[str, ...]) -> list[str]:
-    """Person-like names: two capitalised words in a row, or a title followed by a capitalised word."""
-    out = []
-    toks = list(sentence_tokens)
-    for i in range(len(toks) - 1):
-        a, b = toks[i], toks[i + 1]
-        a_title = a.lower().rstrip(".") in TITLES or a.lower() in TITLES
-        if a_title and a[:1].isupper() and is_capitalised(b) and b.lower() not in TITLES:
-            out.append(f"{a} {b}")
-        elif (
-            is_capitalised(a)
-            and is_capitalised(b)
-            and a.lower() not in _NOT_PERSON_FIRST
-            and a.lower() not in TITLES
-            and b.lower() not in TITLES
-            and not a.isupper()
-        ):
-            out.append(f"{a} {strip_possessive(b)}")
-    return out
-
-
-def place_terms(sentence_tokens: tuple[str, ...]) -> list[str]:
-    """Place-like terms: a capitalised word after a place preposition ("in Seoul", "to the Kremlin")."""
-    out = []
-    toks = list(sentence_tokens)
-    for i, tok in enumerate(toks[:-1]):
-        if tok.lower() not in _PLACE_PREPOSITIONS:
-            continue
-        j = i + 1
-        if toks[j].lower() == "the" and j + 1 < len(toks):
-            j += 1
-        cand = toks[j]
-        if is_capitalised(cand) and cand.lower().rstrip(".") not in TITLES:
-            out.append(strip_possessive(cand))
-    return out
 
 
 def speaker_in(sentence: Sentence, keys: tuple[str, ...], window: int = 6) -> bool:
@@ -318,6 +262,18 @@ class _Scored:
     score: float
     coverage: float
     speaks: bool = False
+    features: Features | None = None
+    on_topic: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Resolved:
+    """What `_choose` found: the sentences, the abstention reason, the reader's scored candidates."""
+
+    chosen: list[Sentence]
+    reason: str | None
+    scored: list[_Scored] = field(default_factory=list)
+    question: QuestionAnalysis | None = None
 
 
 class ExtractiveAnswerer(Answerer):
@@ -329,6 +285,10 @@ class ExtractiveAnswerer(Answerer):
     best balanced accuracy of `benchmarks/calibrate_abstention.py` on the RealTimeQA dev questions
     (gold articles + 100 others; all-MiniLM-L6-v2 chunk embeddings): answers 91% of questions whose
     gold article was retrieved, abstains on 87% of those whose gold articles were withheld.
+
+    With a `reader` (`bot.reader.Reader`, wired in `bot.wiring`), sentences are scored by the
+    reader's measured features and the answer leads with a short answer span; without one, by
+    today's rules (term coverage, rank prior, speaker bonus).
     """
 
     name = "extractive"
@@ -343,6 +303,11 @@ class ExtractiveAnswerer(Answerer):
         secondary_ratio: float = 0.7,
         speaker_bonus: float = 0.6,
         rank_prior: float = 0.15,
+        reader: Reader | None = None,
+        min_semantic: float = 0.45,
+        secondary_margin: float = 1.0,
+        min_sentence_similarity: float = 0.6,
+        one_per_passage: bool = True,
     ):
         self.max_sentences = max_sentences
         self.min_dense = min_dense
@@ -351,6 +316,11 @@ class ExtractiveAnswerer(Answerer):
         self.secondary_ratio = secondary_ratio
         self.speaker_bonus = speaker_bonus
         self.rank_prior = rank_prior
+        self.reader = reader
+        self.min_semantic = min_semantic
+        self.secondary_margin = secondary_margin
+        self.min_sentence_similarity = min_sentence_similarity
+        self.one_per_passage = one_per_passage
 
     def answer(
         self,
@@ -367,8 +337,9 @@ class ExtractiveAnswerer(Answerer):
         started = time.perf_counter()
         passages = list(passages)
         analysis = analyse_question(query or question)
-        chosen, reason = self._choose(analysis, passages, avoid)
-        if reason is not None:
+        resolved = self._choose(analysis, passages, avoid)
+        q = resolved.question or analysis
+        if resolved.reason is not None:
             answer = Answer(
                 question=question,
                 text=ABSTAIN_TEXT,
@@ -376,10 +347,14 @@ class ExtractiveAnswerer(Answerer):
                 abstained=True,
                 standalone_query=query,
                 answerer=self.name,
-                warnings=[f"abstained: {reason}"],
+                warnings=[f"abstained: {resolved.reason}"],
             )
         else:
-            answer = _compose(question, chosen, passages, query, analysis)
+            answer = _compose(question, resolved.chosen, passages, query, q, resolved.scored, self.reader)
+        rows = self.reader.rows if self.reader is not None else 0
+        answer.reader = [
+            _candidate_row(c, passages) for c in resolved.scored[:rows] if c.features is not None
+        ]
         answer.timings = {"answer": (time.perf_counter() - started) * 1000}
         return answer
 
@@ -387,41 +362,64 @@ class ExtractiveAnswerer(Answerer):
 
     def _choose(
         self, q: QuestionAnalysis, passages: list[Passage], avoid: frozenset[str] = frozenset()
-    ) -> tuple[list[Sentence], str | None]:
+    ) -> _Resolved:
         if not passages:
-            return [], "no passages retrieved"
+            return _Resolved([], "no passages retrieved")
         if not q.terms:
-            return [], "the question has no content words to look for"
+            return _Resolved([], "the question has no content words to look for")
         overlap = max(_coverage(q.terms, _lemma_set(p.title + "\n" + p.text)) for p in passages)
         dense_scores = [p.dense_score for p in passages if p.dense_score is not None]
         top_dense = max(dense_scores) if dense_scores else None
+        irrelevant = None
         if (top_dense is None or top_dense < self.min_dense) and overlap < self.min_overlap:
             shown = "n/a" if top_dense is None else f"{top_dense:.2f}"
-            return [], (
+            irrelevant = (
                 f"nothing relevant enough (top dense similarity {shown} < {self.min_dense:.2f}, "
-                f"term overlap {overlap:.2f} < {self.min_overlap:.2f})"
+                f"term overlap {overlap:.2f} < {self.min_overlap:.2f}"
             )
-        if q.person and not any(_mentions(p, q.person) for p in passages):
-            return [], f"person '{q.person}' not in any retrieved passage"
+            if self.reader is None or self.reader.vectors is None:
+                return _Resolved([], irrelevant + ")")
+        if q.role:
+            # "What did the transport minister say…": the role names a person of the coverage.
+            surname = resolve_role(q.role, [p.text for p in passages] + [p.title for p in passages])
+            if surname is None:
+                return _Resolved([], f"person '{q.role}' not in any retrieved passage")
+            keys = capital_aliases(lemma(surname))
+            q = replace(q, person=surname, speaker_keys=keys, person_keys=keys)
+        if q.asked_role:
+            q = replace(q, role_holder=resolve_role(q.asked_role, [p.text for p in passages]))
+        if q.person and not any(_mentions(p, q.person_keys or (lemma(q.person),)) for p in passages):
+            return _Resolved([], f"person '{q.person}' not in any retrieved passage", question=q)
 
         # A question in the coverage (quiz pages, "What happens next?") is never the answer to one.
         # Filtered sentences still count as the sentence before another ("He said…" after it).
         every = _sentences(passages)
         sentences = [s for s in every if s.text not in avoid and not s.text.rstrip(" \"'”’)").endswith("?")]
-        scored = self._score(q, sentences, passages, every)
+        if self.reader is not None:
+            scored, reason = self._read(q, sentences, passages, every)
+            if irrelevant is not None:
+                # The passages look off-topic, unless one sentence is close to the question.
+                best = max((c.features.semantic for c in scored if c.features is not None), default=0.0)
+                if best < self.min_sentence_similarity:
+                    return _Resolved([], (
+                        f"{irrelevant}, sentence similarity {best:.2f} < {self.min_sentence_similarity:.2f})"
+                    ), scored, q)
+            if reason is not None:
+                return _Resolved([], reason, scored, q)
+        else:
+            scored = self._score(q, sentences, passages, every)
         if not scored:
             if q.kind in _KIND_FAILURE:
-                return [], _KIND_FAILURE[q.kind]
-            return [], "no sentence matches the question's terms"
-        return self._select(scored), None
+                return _Resolved([], _KIND_FAILURE[q.kind], question=q)
+            return _Resolved([], "no sentence matches the question's terms", question=q)
+        chosen = self._select_read(scored) if self.reader is not None else self._select(scored)
+        return _Resolved(chosen, None, scored, q)
 
     def _score(
         self, q: QuestionAnalysis, sentences: list[Sentence], passages: list[Passage], every: list[Sentence]
     ) -> list[_Scored]:
         """Score the candidate `sentences`; `every` holds all sentences of the passages (by position)."""
-        question_lower = frozenset(t.lower() for t in q.terms) | frozenset(
-            t.lower() for n in q.names for t in n.split()
-        )
+        question_lower = _question_lower(q)
         top_score = max((p.score for p in passages), default=0.0) or 1.0
         # The sentence before another is looked up by (passage, position) among all sentences:
         # candidates are a filtered subset, so their positions do not index the candidate list.
@@ -455,6 +453,81 @@ class ExtractiveAnswerer(Answerer):
         out.sort(key=lambda x: (-x.score, x.sentence.passage_index, x.sentence.position))
         return out
 
+    def _read(
+        self, q: QuestionAnalysis, sentences: list[Sentence], passages: list[Passage], every: list[Sentence]
+    ) -> tuple[list[_Scored], str | None]:
+        """Score the candidates with the reader's features (see `bot.reader`); returns the scored
+        candidates, best first, and an abstention reason when no sentence fits."""
+        reader = self.reader
+        assert reader is not None
+        w = reader.weights
+        question_lower = _question_lower(q)
+        top_score = max((p.score for p in passages), default=0.0) or 1.0
+        by_position = {(s.passage_index, s.position): s for s in every}
+        article_rank: dict[str, int] = {}
+        for p in passages:
+            article_rank.setdefault(p.article_id, len(article_rank))
+        syn = reader.synonyms
+        q_lemma_seq = [lemma(t) for t in tokens(q.text)]
+        alternatives = _term_alternatives(q.terms, q_lemma_seq, syn)
+        topic_alts = {alternatives[t] for t in q.topic_keys if t in alternatives}
+
+        cands: list[_Scored] = []
+        any_speaks = False
+        for s in sentences:
+            if len(s.tokens) < 4 or not _fits_kind(q, s, question_lower):
+                continue
+            lemmas = s.lemmas
+            s_keys = syn.keys([lemma(t) for t in s.tokens]) if alternatives else set()
+            speaks = on_topic = False
+            if q.speaker_keys:
+                speaks = speaker_in(s, q.speaker_keys) or _pronoun_speaker(s, by_position, q.speaker_keys)
+                if speaks:
+                    any_speaks = True
+                    lemmas = lemmas | frozenset(q.speaker_keys)
+                    on_topic = not q.topic_keys or bool(q.topic_keys & lemmas) or bool(topic_alts & s_keys)
+            p = passages[s.passage_index]
+            f = Features(
+                lexical=_coverage_with(q.terms, lemmas, alternatives, s_keys),
+                speaker=(1.0 if on_topic else 0.25) if speaks else 0.0,
+                passage=max(p.score, 0.0) / top_score,
+                rank=1.0 / (1 + article_rank[p.article_id]),
+            )
+            cands.append(_Scored(s, 0.0, f.lexical, speaks, f, on_topic))
+        if q.speaker_keys and not any_speaks:
+            return [], f"no sentence has {q.speaker} speaking"
+        if q.speaker_keys and q.topic_keys and not any(c.on_topic for c in cands):
+            return [], f"no sentence has {q.speaker} speaking about {q.topic}"
+
+        def partial(c: _Scored) -> float:
+            return weighted_score(c.features, w) if c.features else 0.0
+
+        cands.sort(key=lambda c: (-partial(c), c.sentence.passage_index, c.sentence.position))
+        cands = cands[: reader.max_candidates]
+        if reader.vectors is not None and cands:
+            sims = reader.vectors.similarities(q.text, [c.sentence.text for c in cands])
+            for c, sim in zip(cands, sims, strict=True):
+                c.features.semantic = sim
+        cands = [
+            c for c in cands
+            if c.coverage >= self.min_sentence_coverage
+            or c.features.semantic >= self.min_semantic
+            or c.speaks
+        ]
+        if q.labels and cands:
+            cands.sort(key=lambda c: -partial(c))
+            tagged = cands[: reader.max_tagged]
+            found = reader.tagger.entities([c.sentence.text for c in tagged])
+            for c, ents in zip(tagged, found, strict=True):
+                c.features.entities = ents
+                c.features.type = _type_fit(_typed_entities(ents, q, question_lower, c.sentence.text), q)
+            if q.kind == "number" and not any(c.features.type for c in tagged):
+                return [], _KIND_FAILURE["number"]
+        for c in cands:
+            c.score = c.features.score = weighted_score(c.features, w)
+        cands.sort(key=lambda c: (-c.score, c.sentence.passage_index, c.sentence.position))
+        return cands, None
+
     def _select(self, scored: list[_Scored]) -> list[Sentence]:
         best = scored[0]
         chosen = [best.sentence]
@@ -469,6 +542,125 @@ class ExtractiveAnswerer(Answerer):
                 continue
             chosen.append(cand.sentence)
         return chosen
+
+    def _select_read(self, scored: list[_Scored]) -> list[Sentence]:
+        """The best sentence, then up to `max_sentences - 1` within `secondary_margin` of its score."""
+        best = scored[0]
+        chosen = [best.sentence]
+        for cand in scored[1:]:
+            if len(chosen) >= self.max_sentences:
+                break
+            if cand.score < best.score - self.secondary_margin:
+                break
+            if best.speaks and not cand.speaks:
+                continue
+            if any(_near_duplicate(cand.sentence, c) for c in chosen):
+                continue
+            if self.one_per_passage and not best.speaks and any(
+                c.passage_index == cand.sentence.passage_index for c in chosen
+            ):
+                continue
+            chosen.append(cand.sentence)
+        return chosen
+
+
+def _question_lower(q: QuestionAnalysis) -> frozenset[str]:
+    return frozenset(t.lower() for t in q.terms) | frozenset(t.lower() for n in q.names for t in n.split())
+
+
+def _term_alternatives(terms: dict[str, float], lemma_seq: list[str], syn) -> dict[str, str]:
+    """Question term → its synonym group key (single words, and the words of a phrase like "step down")."""
+    out = {t: syn.single[t] for t in terms if t in syn.single}
+    for words, key in syn.multi:
+        n = len(words)
+        if any(tuple(lemma_seq[i : i + n]) == words for i in range(len(lemma_seq) - n + 1)):
+            for word in words:
+                if word in terms:
+                    out[word] = key
+    return out
+
+
+def _coverage_with(terms: dict[str, float], lemmas, alternatives: dict[str, str], keys: set[str]) -> float:
+    total = sum(terms.values())
+    if total <= 0:
+        return 0.0
+    got = sum(w for t, w in terms.items() if t in lemmas or (t in alternatives and alternatives[t] in keys))
+    return got / total
+
+
+def _typed_entities(
+    ents: tuple[Entity, ...], q: QuestionAnalysis, question_lower: frozenset[str], text: str
+) -> list[Entity]:
+    """The entities of a sentence that answer the question: a wanted label, not already in the
+    question. Adjacent wanted entities ("Denver" GPE + "Broncos" PRODUCT) are merged into one."""
+    wanted = [e for e in ents if e.label in q.labels]
+    merged: list[Entity] = []
+    for e in wanted:
+        if merged and text[merged[-1].end : e.start] in ("", " "):
+            last = merged[-1]
+            better = last.label if q.labels.index(last.label) <= q.labels.index(e.label) else e.label
+            merged[-1] = Entity(text[last.start : e.end], better, last.start, e.end)
+        else:
+            merged.append(e)
+    q_keys = {lemma(t) for t in question_lower} | {lemma(t) for t in tokens(q.text)}
+    out = []
+    for e in merged:
+        if e.label == "MONEY" and e.start > 0 and text[e.start - 1] in "$€£" and text[e.start - 1] not in e.text:
+            e = Entity(text[e.start - 1 : e.end], e.label, e.start - 1, e.end)  # "$5", not "5"
+        words = [lemma(t) for t in tokens(e.text)]
+        if words and all(wd in q_keys for wd in words):
+            continue
+        out.append(e)
+    return out
+
+
+def _type_fit(found: list[Entity], q: QuestionAnalysis) -> float:
+    """1 when the sentence has an entity of the type asked for, 0.5 for a fallback label only, else 0."""
+    if not found:
+        return 0.0
+    return 1.0 if any(q.labels.index(e.label) < q.primary_labels for e in found) else 0.5
+
+
+def _pronoun_speaker(
+    s: Sentence, by_position: dict[tuple[int, int], Sentence], keys: tuple[str, ...]
+) -> bool:
+    """"He added …" / "The minister said …": the last named speaker before it, in its passage, is X.
+
+    Walks back up to five sentences to the last one where somebody speaks: X speaking attributes
+    the pronoun to X, another person speaking does not. Sentences that merely mention people are
+    passed over; with no speaker found, the sentence right before naming X counts (today's rule).
+    """
+    if not _ANAPHOR_START.match(s.text):
+        return False
+    if not any(t in SPEECH_VERBS for t in (x.lower() for x in s.tokens[:8])):
+        return False
+    people = _people_in_passage(s.passage_index, by_position) - set(keys)
+    for back in range(1, 6):
+        prev = by_position.get((s.passage_index, s.position - back))
+        if prev is None:
+            break
+        if speaker_in(prev, keys):
+            return True
+        if people and speaker_in(prev, tuple(sorted(people))):
+            return False
+    previous = by_position.get((s.passage_index, s.position - 1))
+    return previous is not None and any(k in previous.lemmas for k in keys)
+
+
+def _people_in_passage(passage_index: int, by_position: dict[tuple[int, int], Sentence]) -> set[str]:
+    """Surname lemmas of the person-like names of one passage."""
+    out = set()
+    for (pi, _), sentence in by_position.items():
+        if pi == passage_index:
+            out.update(lemma(name.split()[-1]) for name in person_names(sentence.tokens))
+    return out
+
+
+def _candidate_row(c: _Scored, passages: list[Passage]) -> dict:
+    p = passages[c.sentence.passage_index]
+    row = {"retrieved": c.sentence.passage_index + 1, "chunk_id": p.chunk_id, "sentence": c.sentence.text}
+    row.update(c.features.to_dict() if c.features else {"score": round(c.score, 4)})
+    return row
 
 
 def _fits_kind(q: QuestionAnalysis, s: Sentence, question_lower: frozenset[str]) -> bool:
@@ -497,11 +689,10 @@ def _lemma_set(text: str) -> frozenset[str]:
     return frozenset(lemma(t) for t in tokens(text))
 
 
-def _mentions(passage: Passage, name: str) -> bool:
-    """The name appears, capitalised, in the passage text or its article title."""
-    key = lemma(name)
+def _mentions(passage: Passage, keys: tuple[str, ...]) -> bool:
+    """A name with one of the lemmas `keys` appears, capitalised, in the passage text or its title."""
     for text in (passage.title, passage.text):
-        if any(t[:1].isupper() and lemma(t) == key for t in tokens(text)):
+        if any(t[:1].isupper() and lemma(t) in keys for t in tokens(text)):
             return True
     return False
 
@@ -518,28 +709,113 @@ MAX_QUOTED_CHARS = 400
 
 
 def _compose(
-    question: str, chosen: list[Sentence], passages: list[Passage], query: str | None, q: QuestionAnalysis
+    question: str,
+    chosen: list[Sentence],
+    passages: list[Passage],
+    query: str | None,
+    q: QuestionAnalysis,
+    scored: list[_Scored] | None = None,
+    reader: Reader | None = None,
 ) -> Answer:
     """One citation per sentence, so that each citation's quote is exactly the sentence it backs.
 
     The answer text shows each sentence without the article's own bracketed numbers (footnotes
     like `[3]` would pass for citation markers) and at most `MAX_QUOTED_CHARS` long; the citation's
-    quote stays the exact passage sentence."""
+    quote stays the exact passage sentence. With a reader and a question with a span answer (who,
+    which company, where, when, how many…), the text starts with the short answer on its own line."""
+    short = None
+    if reader is not None and q.labels:
+        pool = list(chosen)
+        if reader.short_from_candidates:
+            pool += [c.sentence for c in scored or [] if c.features is not None and c.features.entities
+                     and c.sentence not in chosen]
+        short = _short_answer(pool, q, scored or [], reader)
+        if short is not None and short["n"] > len(chosen):
+            # The best-supported answer is in a candidate that was not cited: cite it instead of
+            # the last supporting sentence.
+            extra = pool[short["n"] - 1]
+            chosen = [*chosen[:-1], extra] if len(chosen) >= 3 else [*chosen, extra]
+            short = {**short, "n": chosen.index(extra) + 1}
     keys = set(q.terms) | set(q.speaker_keys)
     parts = []
     citations = []
     for n, s in enumerate(chosen, start=1):
         parts.append(f"{_excerpt(strip_markers(s.text), keys)} [{n}]")
         citations.append(Citation(n=n, passage=passages[s.passage_index], quote=s.text))
+    text = " ".join(parts)
+    if short is not None:
+        lead = short["text"] if short["text"][-1:] in ".!?" else short["text"] + "."
+        text = f"{lead}\n{text}"
     return Answer(
         question=question,
-        text=" ".join(parts),
+        text=text,
         citations=citations,
         retrieved=passages,
         abstained=False,
         standalone_query=query,
         answerer="extractive",
+        short_answer=short,
     )
+
+
+def _short_answer(
+    chosen: list[Sentence], q: QuestionAnalysis, scored: list[_Scored], reader: Reader
+) -> dict | None:
+    """The span answering the question, from one of the chosen (cited) sentences.
+
+    Each entity of a wanted label, not made of the question's own words, is scored by
+    `reader.entity_weights`: `tier` (1 for the primary type asked for, 0.5 for a fallback label),
+    `near` (1 / (1 + words between it and the nearest question word in its sentence)), `votes`
+    (the share of the tagged candidate sentences, weighted by their reader score, that hold the
+    same entity) and `first` (1 when it comes from the best sentence). The outlet's own name
+    ("(CNN) …") is never the answer. Offsets are in the cited passage."""
+    entities = {id(c.sentence): c.features.entities for c in scored if c.features is not None}
+    tagged = [c for c in scored if c.features is not None and c.features.entities]
+    question_lower = _question_lower(q)
+    keys = set(q.terms)
+    top = max((c.score for c in tagged), default=0.0)
+    weight_of = {id(c.sentence): math.exp(c.score - top) for c in tagged}
+    total = sum(weight_of.values()) or 1.0
+    votes: dict[str, float] = {}
+    for c in tagged:
+        seen = {_entity_key(e.text) for e in _typed_entities(c.features.entities, q, question_lower, c.sentence.text)}
+        for key in seen:
+            votes[key] = votes.get(key, 0.0) + weight_of[id(c.sentence)] / total
+    w = reader.entity_weights
+    best: tuple[float, int, Sentence, Entity] | None = None
+    for n, s in enumerate(chosen, start=1):
+        ents = entities.get(id(s))
+        if ents is None:
+            ents = reader.tagger.entities([s.text])[0]
+        outlet = _entity_key(s.source) if s.source else None
+        found = [e for e in _typed_entities(ents, q, question_lower, s.text) if _entity_key(e.text) != outlet]
+        if not found:
+            continue
+        words = list(TOKEN_RE.finditer(s.text))
+        hits = [i for i, m in enumerate(words) if lemma(m.group(0)) in keys]
+        for e in found:
+            span = [i for i, m in enumerate(words) if m.start() < e.end and m.end() > e.start]
+            gap = min((max(0, min(abs(h - i) for i in span) - 1) for h in hits), default=10) if span else 10
+            holds_role = q.role_holder is not None and lemma(q.role_holder) in {lemma(t) for t in tokens(e.text)}
+            value = (
+                100.0 * holds_role  # "Who is the foreign secretary?": the person the coverage gives that title
+                + w["tier"] * (1.0 if q.labels.index(e.label) < q.primary_labels else 0.5)
+                + w["near"] / (1 + gap)
+                + w["votes"] * votes.get(_entity_key(e.text), 0.0)
+                + w["first"] * (n == 1)
+            )
+            if best is None or value > best[0]:
+                best = (value, n, s, e)
+    if best is None:
+        return None
+    _, n, s, e = best
+    return {"text": e.text, "n": n, "start": s.start + e.start, "end": s.start + e.end}
+
+
+def _entity_key(text: str) -> str:
+    """Entities compared case-insensitively, without "the" and possessives ("the Denver Broncos'")."""
+    words = [lemma(t) for t in tokens(text)]
+    return " ".join(w for w in words if w not in ("the", "a", "an"))
 
 
 def _excerpt(text: str, keys: set[str], limit: int = MAX_QUOTED_CHARS) -> str:

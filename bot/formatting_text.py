@@ -172,3 +172,21 @@ def fetch_lines(result: FetchResult, *, new_label: str = "fetched", bullet: str 
 def plural(n: int, word: str) -> str:
     """`1 passage`, `2 passages`."""
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def format_reader(answer: Answer) -> str:
+    """The reader's best candidate sentences with their features and score (`--passages`, `:passages`)."""
+    from bot.reader import FEATURES
+
+    if not answer.reader:
+        return "Reader: no scored sentences."
+    lines = ["Reader (best sentences; score = weighted sum of the features):"]
+    if answer.short_answer:
+        s = answer.short_answer
+        lines.append(f"  short answer: {s['text']!r} from [{s['n']}] at {s['start']}-{s['end']}")
+    for i, row in enumerate(answer.reader, start=1):
+        feats = " ".join(f"{name} {row[name]:.2f}" for name in FEATURES if name in row)
+        sentence = " ".join(row["sentence"].split())
+        shown = sentence if len(sentence) <= 160 else sentence[:159] + "…"
+        lines.append(f"  {i}. score {row['score']:.3f} · retrieved passage {row['retrieved']} · {feats}\n     {shown}")
+    return "\n".join(lines)

@@ -26,15 +26,6 @@ _MARKER = re.compile(
 _MARKER_WITH_SPACE = re.compile(r"[ \t]*" + _MARKER.pattern, re.IGNORECASE)
 _MAX_RANGE = 20
 
-# A sentence ends at . ! ? (or an ellipsis), optionally followed by closing quotes/brackets and
-# by citation markers that belong to it, when whitespace (or the end of the line) follows.
-_SENTENCE_END = re.compile(
-    r"(?:[.!?]+|…)[\"'”’»)]*(?:\s*" + _MARKER.pattern + r")*(?=\s|$)", re.IGNORECASE
-)
-_ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof st sen rep gov gen lt col capt sgt jr sr inc co corp ltd no vs etc "
-    "approx dept est fig jan feb mar apr aug sept sep oct nov dec e.g i.e u.s u.k a.m p.m".split()
-)
 _QUOTATION = re.compile(r"“([^“”]{1,600})”|\"([^\"]{1,600})\"|«([^«»]{1,600})»")
 _ELLIPSIS = re.compile(r"\s*(?:\[\s*(?:\.\s*){3}\]|\.{3}|…)\s*")
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
@@ -132,25 +123,8 @@ def is_not_in_coverage(reply: str) -> bool:
 
 def reply_sentences(line: str) -> list[str]:
     """Sentences of one line of the model's reply; citation markers after the full stop stay with
-    their sentence.
-
-    Not `index.text.sentence_spans` (blingfire, used for passages): it would put a marker that
-    follows a full stop ("officials. [1] They") at the start of the next sentence, and it splits
-    after "Dr." when the sentence before ends in "!".
-    """
-    sentences: list[str] = []
-    start = 0
-    for match in _SENTENCE_END.finditer(line):
-        if _is_abbreviation(line, match.start()) or _next_starts_lowercase(line, match.end()):
-            continue
-        piece = line[start : match.end()].strip()
-        if piece:
-            sentences.append(piece)
-        start = match.end()
-    rest = line[start:].strip()
-    if rest:
-        sentences.append(rest)
-    return _attach_bare_markers(sentences)
+    their sentence (`index.text.sentence_spans` with its repairs for generated text)."""
+    return _attach_bare_markers([line[s:e] for s, e, _ in sentence_spans(line, markers=_MARKER)])
 
 
 def verify_reply(reply: str, sources: list[SourceText]) -> Verified:
@@ -264,21 +238,6 @@ def _quoted_sentences(sentence: str, cited: list[int], sources: list[SourceText]
                     found.append((n, hit))
                     break
     return found
-
-
-def _is_abbreviation(line: str, end: int) -> bool:
-    if line[end] != ".":
-        return False
-    word = re.search(r"([A-Za-z][A-Za-z.]*)$", line[:end])
-    if not word:
-        return False
-    token = word.group(1).lower().rstrip(".")
-    return token in _ABBREVIATIONS or len(token) == 1
-
-
-def _next_starts_lowercase(line: str, pos: int) -> bool:
-    rest = line[pos:].lstrip()
-    return bool(rest) and rest[0].islower()
 
 
 def _attach_bare_markers(sentences: list[str]) -> list[str]:

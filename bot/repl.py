@@ -14,7 +14,7 @@ from typing import TextIO
 
 from bot.answer import Answer
 from bot.core import Filters, Newsroom, Turn
-from bot.formatting_text import format_answer, format_passages, format_sources, format_timings
+from bot.formatting_text import format_answer, format_passages, format_reader, format_sources, format_timings
 
 PROMPT = "newsbot> "
 HISTORY_TURNS = 6  # earlier exchanges passed to `Newsroom.ask` for follow-up resolution
@@ -22,7 +22,8 @@ HISTORY_FILE = ".newsbot_history"
 HELP = """Ask a question about the coverage; follow-ups ("What else did he say?") use the conversation.
 Commands:
   :sources   the sources of the last answer
-  :passages  the passages retrieved for the last answer, with fused/dense/lexical scores
+  :passages  the passages retrieved for the last answer (fused/dense/lexical scores) and the
+             reader's best sentences with their features
   :json      the last answer as JSON
   :timings   how long each stage of the last answer took
   :help      this help
@@ -107,7 +108,7 @@ class _Session:
             return True
         views: dict[str, Callable[[Answer], str]] = {
             ":sources": format_sources,
-            ":passages": lambda a: format_passages(a.retrieved),
+            ":passages": lambda a: format_passages(a.retrieved) + "\n" + format_reader(a),
             ":json": lambda a: json.dumps(a.to_dict(), ensure_ascii=False, indent=2),
             ":timings": format_timings,
         }

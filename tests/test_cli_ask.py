@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-
 try:
-    from newsbot_env import SEED, seed_cli_env, cli
+    from newsbot_env import SEED, cli, seed_cli_env
 except ModuleNotFoundError:  # tests/ imported as a package
-    from tests.newsbot_env import SEED, seed_cli_env, cli  # type: ignore[no-redef]
+    from tests.newsbot_env import SEED, cli, seed_cli_env  # type: ignore[no-redef]
 
 SEED_ID = SEED.name
 LAMMY_SENTENCE = (
@@ -167,3 +166,31 @@ def test_lammy_with_the_real_model_and_distractors(env, monkeypatch):
     check_contract(answer)
     assert answer["retrieved"][0]["article_id"] == SEED_ID
     assert answer["answer"].startswith(LAMMY_SENTENCE + " [1]")
+
+
+def test_a_who_question_leads_with_the_short_answer_in_json_and_text(env):
+    result = ask("Who is the UK foreign secretary?", "--json")
+    assert result.exit_code == 0, result.stderr
+    answer = json.loads(result.stdout)
+    short = answer["short_answer"]
+    cited = answer["citations"][short["n"] - 1]
+    assert short["text"] == "David Lammy"
+    assert cited["passage"][short["start"] : short["end"]] == "David Lammy"
+    assert answer["answer"].startswith("David Lammy.\n")
+    result = ask("Who is the UK foreign secretary?", "--passages")
+    out = result.stdout
+    assert out.startswith("David Lammy.\n")
+    assert "Reader (best sentences; score = weighted sum of the features):" in out
+    assert f"  short answer: 'David Lammy' from [{short['n']}] at {short['start']}-{short['end']}" in out
+    first_row = next(line for line in out.splitlines() if line.startswith("  1. score "))
+    assert re.fullmatch(
+        r"  1\. score -?\d+\.\d{3} · retrieved passage \d+ · semantic -?\d\.\d\d lexical \d\.\d\d type \d\.\d\d "
+        r"speaker \d\.\d\d passage \d\.\d\d rank \d\.\d\d",
+        first_row,
+    )
+
+
+def test_a_speech_question_has_no_short_answer(env):
+    answer = json.loads(ask("What did Lammy say about passports?", "--json").stdout)
+    assert answer["short_answer"] is None
+    assert answer["answer"] == f"{LAMMY_SENTENCE} [1]"

@@ -12,7 +12,6 @@ from click.testing import CliRunner
 
 from bot.answer import ABSTAIN_TEXT, Answer, Citation, Passage
 from bot.cli import cli
-from bot.wiring import Wiring
 from bot.core import Filters, Newsroom
 from bot.evaluation import (
     EvalQuestion,
@@ -28,6 +27,7 @@ from bot.evaluation import (
     retrieval_metrics,
     run_eval,
 )
+from bot.wiring import Wiring
 
 try:
     from conftest import FakeNewsroom
@@ -168,6 +168,8 @@ def test_report_json_shape():
         "hits_at_10",
         "mrr_at_10",
         "answer_containment",
+        "strict_containment",
+        "choice_accuracy",
         "abstention_rate",
         "citation_validity",
         "latency_p50_ms",
@@ -363,7 +365,7 @@ def test_cli_table(cli_env: Path):
     assert "  Hits@1                  0.250" in lines
     assert "  MRR@10                  0.406" in lines
     assert "  citation validity       0.667" in lines
-    assert "  q3                          8    no     -  (abstained)" in lines
+    assert "  q3                          8    no     -     -  (abstained)" in lines
 
 
 def test_cli_bad_line_is_a_clear_error(cli_env: Path):
@@ -374,3 +376,84 @@ def test_cli_bad_line_is_a_clear_error(cli_env: Path):
     assert result.stdout == ""
     assert f"Error: {cli_env}:5: not valid JSON" in result.stderr
     assert seen == []  # nothing was built for a bad file
+
+
+# --- short answers, strict containment and choice accuracy -----------------------------------------
+
+
+def choice_set() -> tuple[list[dict], dict[str, Answer]]:
+    """Three multiple-choice questions: right short answer, a short answer matching two choices,
+    no short answer but a text naming only the gold choice; the answer text of the first is in
+    its quote, the second's gold only in the cited passage."""
+    bridge = passage("g1", 0, "Mayor Ruth Calder opened the bridge on Monday.")
+    a1 = Answer(
+        question="Who opened the bridge?",
+        text="Ruth Calder.\nMayor Ruth Calder opened the bridge on Monday. [1]",
+        citations=[Citation(1, bridge, quote="Mayor Ruth Calder opened the bridge on Monday.")],
+        retrieved=[bridge],
+        short_answer={"text": "Ruth Calder", "n": 1, "start": 6, "end": 17},
+    )
+    teams = passage("g2", 0, "Houston Astros fans cheered. The Houston Astros beat the Philadelphia Phillies.")
+    a2 = Answer(
+        question="Which team won?",
+        text="Houston Astros.\nHouston Astros fans cheered. [1]",
+        citations=[Citation(1, teams, quote="Houston Astros fans cheered.")],
+        retrieved=[teams],
+        short_answer={"text": "Houston Astros", "n": 1, "start": 0, "end": 14},
+    )
+    rain = passage("g3", 0, "Rain fell on Oslo all week.")
+    a3 = Answer(
+        question="Where did it rain?",
+        text="Rain fell on Oslo all week. [1]",
+        citations=[Citation(1, rain, quote="Rain fell on Oslo all week.")],
+        retrieved=[rain],
+    )
+    rows = [
+        {"id": "c1", "question": a1.question, "answer": "Ruth Calder", "gold_article_ids": ["g1"],
+         "choices": ["Ruth Calder", "Anita Verhoeven", "Eirik Halvorsen"]},
+        {"id": "c2", "question": a2.question, "answer": "Houston Astros & Philadelphia Phillies",
+         "gold_article_ids": ["g2"],
+         "choices": ["Houston Astros & New York Yankees", "Houston Astros & Philadelphia Phillies"]},
+        {"id": "c3", "question": a3.question, "answer": "Oslo", "gold_article_ids": ["g3"],
+         "choices": ["Bergen", "Oslo", "Tromsø"]},
+    ]
+    return rows, {a.question: a for a in (a1, a2, a3)}
+
+
+def test_cli_json_rows_carry_short_answer_strict_containment_and_choice(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rows, answers = choice_set()
+    path = tmp_path / "choices.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    newsroom = FakeNewsroom(answers=answers)
+    factory, _ = _factory(newsroom)
+    result = CliRunner().invoke(cli, ["eval", str(path), "--json"], obj=Wiring(newsroom_factory=factory))
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    got = [(q["id"], q["short_answer"], q["answer_contained"], q["strict_contained"], q["choice_correct"])
+           for q in out["questions"]]
+    assert got == [
+        ("c1", {"text": "Ruth Calder", "n": 1, "start": 6, "end": 17}, True, True, True),
+        ("c2", {"text": "Houston Astros", "n": 1, "start": 0, "end": 14}, False, False, False),
+        ("c3", None, True, True, True),
+    ]
+    assert (out["metrics"]["choice_accuracy"], out["metrics"]["strict_containment"]) == (0.6667, 0.6667)
+    # the choices are only read by the metric: the questions are asked as written
+    assert [c.question for c in newsroom.calls] == [r["question"] for r in rows]
+
+
+def test_choice_accuracy_is_none_without_choices():
+    questions, answers = build_set()
+    report = run_eval(FakeNewsroom(answers=answers), questions, k=20)
+    assert report.metrics()["choice_accuracy"] is None
+    assert [r.choice_correct for r in report.questions] == [None, None, None, None]
+    # strict: q1 and q4 in the text; q2's gold only in its cited passage
+    assert [r.strict_contained for r in report.questions] == [True, False, False, True]
+
+
+def test_choices_must_be_strings(tmp_path: Path):
+    path = tmp_path / "q.jsonl"
+    path.write_text(json.dumps({"id": "1", "question": "Q?", "answer": "A", "gold_article_ids": ["g"],
+                                "choices": ["A", 3]}) + "\n", encoding="utf-8")
+    with pytest.raises(QuestionsFileError, match=r"q.jsonl:1: field 'choices' must be a list of non-empty strings"):
+        load_questions(path)

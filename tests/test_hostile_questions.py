@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
 import os
-import sys
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,13 +70,13 @@ CHITCHAT = Reply("chitchat", GREETING)
 ABSTAINED = Reply("answer", ABSTAIN_TEXT)
 HARBOUR = Reply(
     "answer",
-    "Members argued about the harbour bridge budget, item 3-0. [1] "
-    "Members argued about the harbour bridge budget, item 4-1. [2] "
-    "Members argued about the harbour bridge budget, item 5-2. [3]",
+    "Members argued about the harbour bridge budget, item 3-1. [1] "
+    "Members argued about the harbour bridge budget, item 4-2. [2] "
+    "Members argued about the harbour bridge budget, item 5-0. [3]",
     (
-        (1, "s3", "Members argued about the harbour bridge budget, item 3-0."),
-        (2, "s4", "Members argued about the harbour bridge budget, item 4-1."),
-        (3, "s5", "Members argued about the harbour bridge budget, item 5-2."),
+        (1, "s3", "Members argued about the harbour bridge budget, item 3-1."),
+        (2, "s4", "Members argued about the harbour bridge budget, item 4-2."),
+        (3, "s5", "Members argued about the harbour bridge budget, item 5-0."),
     ),
 )
 REAL_QUESTION = "What did the council argue about?"

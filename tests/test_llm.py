@@ -316,6 +316,20 @@ def test_sentence_split_keeps_trailing_markers_and_abbreviations() -> None:
     ]
 
 
+def test_sentence_split_repairs_what_the_passage_splitter_gets_wrong_in_replies() -> None:
+    # blingfire alone: ["Wow!", "Dr.", "Lee said so.[1][2] Next one is here [3]."]
+    assert reply_sentences("Wow! Dr. Lee said so.[1][2] Next one is here [3].") == [
+        "Wow!",
+        "Dr. Lee said so.[1][2]",
+        "Next one is here [3].",
+    ]
+    assert reply_sentences('[1] Opening marker. He said "go." [2] Then left.') == [
+        "[1] Opening marker.",
+        'He said "go." [2]',
+        "Then left.",
+    ]
+
+
 def test_passage_word_markers_are_canonicalised() -> None:
     verified = verify_reply("Roads closed [Passage 2]. Budget passed [passages 1, 2].", [SourceText("a")] * 2)
     assert verified.text == "Roads closed [1]. Budget passed [2][1]."

@@ -9,9 +9,9 @@ from datetime import date, datetime
 from click.testing import CliRunner
 
 from bot.answer import ABSTAIN_TEXT, Answer, Citation, Passage
+from bot.cli.repl import repl_command
 from bot.core import Filters
 from bot.formatting_text import format_answer, format_passages, format_timings
-from bot.cli.repl import repl_command
 from bot.repl import PROMPT, run_repl
 
 try:
@@ -198,3 +198,27 @@ def test_repl_command_with_a_bad_setting_exits_2_with_one_line(tmp_path, monkeyp
     assert result.exit_code == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert "NEWSBOT_TOP_K" in result.stderr
+
+
+def test_passages_command_shows_the_readers_features():
+    reader_rows = [
+        {"retrieved": 1, "chunk_id": "kbs-1#0", "sentence": PASSAGE.text, "semantic": 0.61, "lexical": 1.0,
+         "type": 0.0, "speaker": 1.0, "passage": 1.0, "rank": 1.0, "score": 7.25},
+    ]
+
+    def reply(question: str) -> Answer:
+        answer = repl_reply(question)
+        answer.reader = reader_rows
+        answer.short_answer = {"text": "Russia", "n": 1, "start": 29, "end": 35}
+        return answer
+
+    newsroom = FakeNewsroom(reply=reply)
+    out = io.StringIO()
+    run_repl(newsroom, io.StringIO("Who is using counterfeit passports?\n:passages\n"), out)
+    assert (
+        "Reader (best sentences; score = weighted sum of the features):\n"
+        "  short answer: 'Russia' from [1] at 29-35\n"
+        "  1. score 7.250 · retrieved passage 1 · semantic 0.61 lexical 1.00 type 0.00 speaker 1.00 passage 1.00"
+        " rank 1.00\n"
+        "     Secretary Lammy stated that Russia is even using counterfeit passports.\n"
+    ) in out.getvalue()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.answer import ABSTAIN_TEXT
 from bot.conversation import EXAMPLE_QUESTION
 from bot.core import Turn
 from bot.settings import Settings
@@ -31,10 +32,6 @@ LAMMY_PASSPORTS = (
     "Secretary Lammy stated that Russia is even using counterfeit passports to draw in North Korea's military "
     "deployment and expressed a commitment to actively cooperate against security threats to Europe and South Korea."
 )
-YOON_JOINT = (
-    "Meanwhile, President Yoon also emphasized joint responses against cooperation between North Korea and Russia "
-    "during a meeting with UK Foreign Secretary David Lammy."
-)
 GREETING = (
     "Hi! I answer questions from the newsroom's articles and cite the passages I used (outlet, date, "
     f"title, link); when the coverage doesn't say, I tell you so. Try: “{EXAMPLE_QUESTION}”"
@@ -46,7 +43,11 @@ def test_what_else_does_not_repeat_the_sentences_already_given(newsroom):
     assert [c.quote for c in first.citations] == [LAMMY_PASSPORTS]
     follow = newsroom.ask("What else did he say?", history=[Turn(first.question, first)])
     assert follow.standalone_query == "What else did Lammy say?"
-    assert (follow.text, [c.quote for c in follow.citations]) == (f"{YOON_JOINT} [1]", [YOON_JOINT])
+    # Lammy speaks once in the coverage: the sentence that merely mentions him ("a meeting with UK
+    # Foreign Secretary David Lammy") is Yoon speaking, so the reader abstains rather than quote it.
+    assert (follow.text, follow.citations, follow.warnings) == (
+        ABSTAIN_TEXT, [], ["abstained: no sentence has Lammy speaking"]
+    )
 
 
 def test_chitchat_and_invalid_input_are_not_searched(newsroom):

@@ -72,6 +72,19 @@ def test_answer_lists_sources_in_marker_order() -> None:
     )
 
 
+def test_a_short_answer_is_the_bold_first_line() -> None:
+    answer = Answer(question="Which company bought the dairy?",
+                    text="Bed Bath & Beyond.\nBed Bath & Beyond <b>bought</b> it. [1]",
+                    citations=[Citation(1, make_passage(1, url=None))],
+                    short_answer={"text": "Bed Bath & Beyond", "n": 1, "start": 0, "end": 17})
+    [message] = answer_messages(answer)
+    assert message == (
+        "<b>Bed Bath &amp; Beyond.</b>\nBed Bath &amp; Beyond &lt;b&gt;bought&lt;/b&gt; it. [1]\n\n<b>Sources</b>\n"
+        "[1] Harbor Gazette · 2024-03-01 · Council story 1"
+    )
+    parse_telegram_html(message)
+
+
 def test_non_http_urls_are_not_linked() -> None:
     answer = Answer(question="q", text="X [1].",
                     citations=[Citation(1, make_passage(1, url="javascript:alert(1)"))])

@@ -12,7 +12,7 @@ from bot.cli._common import ExitCode, backend_errors, ensure_index, load_setting
 
 def format_developer_view(answer) -> str:
     """What was searched, the retrieved passages with their scores, and the timings (`--passages`)."""
-    from bot.formatting_text import format_passages, format_timings
+    from bot.formatting_text import format_passages, format_reader, format_timings
 
     return "\n".join(
         [
@@ -20,6 +20,7 @@ def format_developer_view(answer) -> str:
             f"Searched: {answer.standalone_query or answer.question}",
             "Retrieved passages:",
             format_passages(answer.retrieved),
+            format_reader(answer),
             "Timings:",
             format_timings(answer),
         ]

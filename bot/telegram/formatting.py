@@ -163,7 +163,14 @@ def answer_messages(answer: Answer, limit: int = MESSAGE_LIMIT) -> list[str]:
         blocks.append(text_block("I only answer from the indexed coverage, so I won't guess. "
                                  "Try rephrasing, or see /sources for what the coverage holds."))
         return split_message(blocks, limit)
-    blocks.append(text_block(answer.text or "…"))
+    text = answer.text or "…"
+    lead, _, rest = text.partition("\n")
+    if answer.short_answer and rest.strip():
+        # The direct answer first, in bold (escaped), then the quoted sentences with their markers.
+        blocks.append(markup_block(f"<b>{escape(lead)}</b>", sep="\n\n"))
+        blocks.append(text_block(rest, sep="\n"))
+    else:
+        blocks.append(text_block(text))
     citations = sorted(answer.citations, key=lambda c: c.n)
     if citations and answer.kind == "answer":
         blocks.append(markup_block("<b>Sources</b>", sep="\n\n"))

@@ -1,0 +1,514 @@
+"""The reader: scores candidate sentences of the retrieved passages and finds the short answer.
+
+The extractive answerer hands the reader its candidate sentences (`Candidate`); the reader
+returns one `Features` per candidate and a score, a weighted sum of
+
+- `semantic`: cosine similarity of the question and the sentence (the retrieval embedding model,
+  sentence by sentence, batched, cached per sentence text);
+- `lexical`: the weighted share of the question's terms in the sentence, lemmas plus a small
+  synonym table ("stepped down" ~ "resigned", "purchase" ~ "buy");
+- `type`: the sentence holds an answer of the type asked for (a named entity from spaCy: who →
+  PERSON, which company → ORG, where → GPE/LOC, when → DATE, how many → CARDINAL…) that is not in
+  the question;
+- `speaker`: for "What did X say about Y", X (or a role, alias or capital standing for X) speaks
+  in the sentence, about Y;
+- `passage`: the passage's fused retrieval score relative to the best one;
+- `rank`: 1 / (1 + the rank of the passage's article among the retrieved articles).
+
+The weights are measured on the dev questions by `benchmarks/reader_weights.py` (a logistic
+regression of "the sentence contains the gold answer" on the features), not guessed.
+
+spaCy is optional: without it (`nlp=None`) answer types come from today's rules (numbers, date
+expressions, capitalised names, places after a preposition).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from index.text import (
+    STOPWORDS,
+    TITLES,
+    TOKEN_RE,
+    date_spans,
+    is_capitalised,
+    lemma,
+    person_name_spans,
+    place_spans,
+    tokens,
+)
+
+# --- answer types -----------------------------------------------------------------------------
+
+NUMBER_LABELS = ("CARDINAL", "MONEY", "QUANTITY", "PERCENT")
+
+# The head noun after "which"/"what" → (the entity labels that answer it, how many of them are the
+# primary type). The others are fallbacks for the small NER model's confusions (a team tagged
+# PERSON or PRODUCT, a show tagged ORG); a fallback label counts half in the `type` feature.
+_TYPE_NOUNS: dict[str, tuple[tuple[str, ...], int]] = {}
+for _labels, _nouns in (
+    (("PERSON", "ORG", "NORP"), "person man woman actor actress singer rapper player athlete star politician "
+     "senator governor official leader president minister ceo founder judge candidate comedian author writer "
+     "artist director musician celebrity member lawmaker host coach quarterback pitcher golfer"),
+    (("ORG", "PRODUCT", "GPE", "PERSON", "NORP", "FAC"), "company firm team club school university college "
+     "organization organisation group brand retailer network airline bank agency party league automaker "
+     "carmaker chain store business manufacturer startup union service platform outlet newspaper restaurant "
+     "supermarket maker giant insurer studio broadcaster channel franchise"),
+    (("GPE", "LOC", "NORP"), "country nation state city capital town province region county island"),
+    (("GPE", "LOC", "FAC"), "continent place area territory"),
+    (("LOC", "FAC", "GPE", "ORG", "PERSON"),
+     "river mountain ocean sea lake park volcano attraction landmark airport"),
+    (("WORK_OF_ART", "ORG", "PRODUCT", "EVENT", "FAC"), "show film movie book song album series novel "
+     "play musical episode"),
+    (("EVENT", "ORG", "WORK_OF_ART", "PRODUCT"),
+     "event tournament championship festival holiday storm hurricane"),
+    (("PRODUCT", "ORG", "WORK_OF_ART", "PERSON"), "product phone car vehicle vaccine drug app device model"),
+    (("NORP",), "nationality religion"),
+    (("DATE",), "year date day month"),
+    (("MONEY",), "amount price cost"),
+):
+    _primary = {"PERSON": 1, "ORG": 1, "GPE": 1, "LOC": 3, "WORK_OF_ART": 1, "EVENT": 1, "PRODUCT": 1}.get(
+        _labels[0], len(_labels)
+    )
+    if _labels[0] == "GPE" and "FAC" in _labels:
+        _primary = 3
+    for _noun in _nouns.split():
+        _TYPE_NOUNS.setdefault(_noun, (_labels, _primary))
+
+_WH_NOUN = re.compile(r"\b(?:which|what)\s+((?:[\w’'-]+\s+){0,4}[\w’'-]+)", re.IGNORECASE)
+
+
+def answer_type(question: str, kind: str) -> tuple[tuple[str, ...], int]:
+    """(entity labels that answer the question, in order of preference; how many of them are the
+    primary type). No labels: no span answer (e.g. "What did X say…", "Why…")."""
+    low = question.lower()
+    if kind == "speech":
+        return (), 0
+    if kind == "number" or (kind == "free" and re.search(r"\bhow\s+(?:many|much)\b", low)):
+        if re.search(r"\bhow\s+much\b", low):
+            change = r"\b(?:increase|rise|rose|risen|grow|grew|jump|climb|drop|fall|fell|decline|shrink|up|down)"
+            if re.search(change, low):
+                return ("PERCENT", "MONEY", "QUANTITY", "CARDINAL"), 4  # a change is usually a percentage
+            return ("MONEY", "PERCENT", "QUANTITY", "CARDINAL"), 4
+        if re.search(
+            r"\bhow\s+many\s+(?:\w+\s+)?(?:people|persons|men|women|children|kids|residents|deaths|workers"
+            r"|cases|migrants|troops|soldiers|students|voters|passengers)\b",
+            low,
+        ):
+            return ("CARDINAL",), 1
+        return NUMBER_LABELS, 4
+    if kind == "date":
+        return ("DATE", "TIME"), 2
+    if kind == "who":
+        return ("PERSON", "ORG", "NORP"), 1
+    if kind == "where":
+        return ("GPE", "LOC", "FAC"), 3
+    if re.search(r"\bwhat\s+percent(?:age)?\b", low):
+        return ("PERCENT",), 1
+    if re.search(r"\bhow\s+old\b", low):
+        return ("DATE", "CARDINAL"), 2
+    for m in _WH_NOUN.finditer(question):
+        for word in m.group(1).lower().split():
+            word = word.strip("’'")
+            found = _TYPE_NOUNS.get(word) or _TYPE_NOUNS.get(lemma(word))
+            if found:
+                return found
+    return (), 0
+
+
+def answer_labels(question: str, kind: str) -> tuple[str, ...]:
+    """The entity labels that answer the question, in order of preference (see `answer_type`)."""
+    return answer_type(question, kind)[0]
+
+
+# --- synonyms ---------------------------------------------------------------------------------
+
+# Groups of phrases that mean the same for matching a question to a sentence; each phrase is
+# written as words and matched as a run of lemmas ("stepped down" = step + down).
+SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("resign", "step down", "quit", "stand down"),
+    ("buy", "purchase", "acquire", "acquisition", "takeover", "take over"),
+    ("sell", "sale", "sold"),
+    ("die", "death", "dead", "pass away", "killed"),
+    ("fire", "dismiss", "sack", "oust"),
+    ("ban", "prohibit", "outlaw", "bar"),
+    ("approve", "authorise", "authorize", "greenlight", "green light", "green lit", "sign off"),
+    ("start", "begin", "launch", "kick off"),
+    ("end", "finish", "conclude"),
+    ("win", "victory", "won", "triumph"),
+    ("increase", "rise", "raise", "hike", "jump", "climb", "soar"),
+    ("decrease", "fall", "drop", "cut", "decline", "plunge", "slash"),
+    ("arrest", "detain", "custody"),
+    ("meet", "met", "talks", "summit"),
+    ("elect", "election", "vote"),
+    ("fine", "penalty", "penalise", "penalize"),
+    ("recall", "withdraw"),
+    ("merge", "merger", "combine"),
+    ("leader", "head", "chief", "boss", "chair", "chairman", "chairwoman"),
+    ("car", "vehicle", "automobile"),
+    ("say", "state", "tell", "announce"),
+    ("country", "nation"),
+    ("company", "firm", "business"),
+    ("movie", "film"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Synonyms:
+    """Maps phrase lemmas to a group key ("~resign"), so paraphrases match."""
+
+    single: dict[str, str]
+    multi: tuple[tuple[tuple[str, ...], str], ...]
+
+    @classmethod
+    def default(cls) -> Synonyms:
+        single: dict[str, str] = {}
+        multi: list[tuple[tuple[str, ...], str]] = []
+        for group in SYNONYM_GROUPS:
+            key = "~" + lemma(group[0])
+            for phrase in group:
+                words = tuple(lemma(w) for w in phrase.split())
+                if len(words) == 1:
+                    single.setdefault(words[0], key)
+                else:
+                    multi.append((words, key))
+        return cls(single, tuple(multi))
+
+    def keys(self, lemma_seq: Sequence[str]) -> set[str]:
+        """The group keys of the phrases in a sequence of lemmas."""
+        out = {self.single[w] for w in lemma_seq if w in self.single}
+        for words, key in self.multi:
+            n = len(words)
+            for i in range(len(lemma_seq) - n + 1):
+                if tuple(lemma_seq[i : i + n]) == words:
+                    out.add(key)
+                    break
+        return out
+
+
+# --- capitals and roles -----------------------------------------------------------------------
+
+# A capital or seat of government stands for its government ("Moscow said" = "Russia said").
+# Each line: the names (first word of the line is the capital) that may stand for one another.
+CAPITALS: tuple[tuple[str, ...], ...] = tuple(
+    tuple(line.split(","))
+    for line in """
+    moscow,kremlin,russia,russian
+    washington,us,usa,america,american,pentagon
+    beijing,china,chinese
+    london,uk,britain,british,whitehall
+    kyiv,kiev,ukraine,ukrainian
+    seoul,yongsan
+    pyongyang,dprk
+    tokyo,japan,japanese
+    paris,france,french,elysee
+    berlin,germany,german
+    tehran,iran,iranian
+    ankara,turkey,turkish
+    delhi,india,indian
+    ottawa,canada,canadian
+    canberra,australia,australian
+    brussels,eu
+    jerusalem,israel,israeli
+    riyadh,saudi
+    cairo,egypt,egyptian
+    taipei,taiwan,taiwanese
+    rome,italy,italian
+    madrid,spain,spanish
+    warsaw,poland,polish
+    minsk,belarus,belarusian
+    havana,cuba,cuban
+    caracas,venezuela,venezuelan
+    brasilia,brazil,brazilian
+    damascus,syria,syrian
+    kabul,afghanistan,afghan
+    islamabad,pakistan,pakistani
+    """.split()
+)
+
+
+def capital_aliases(key: str) -> tuple[str, ...]:
+    """Lemmas that stand for the same government as `key` (itself first), e.g. moscow → kremlin, russia."""
+    for group in CAPITALS:
+        keys = tuple(lemma(w) for w in group)
+        if key in keys:
+            return (key, *[k for k in keys if k != key])
+    return (key,)
+
+
+# Words of a role that may stand for one another ("the council's head" = "council leader").
+_ROLE_EQUIVALENTS = {lemma(w): "~leader" for w in ("leader", "head", "chief", "boss", "chair", "chairman",
+                                                    "chairwoman", "chairperson", "president")}
+_ROLE_STOP = frozenset("the a an of 's his her their its".split())
+
+
+def role_keys(phrase: str) -> frozenset[str]:
+    """Lemmas of a role phrase, leader-like words folded into one ("the council's leader" → council, ~leader)."""
+    out = set()
+    for tok in tokens(phrase):
+        key = lemma(tok)
+        if key in _ROLE_STOP or not key:
+            continue
+        out.add(_ROLE_EQUIVALENTS.get(key, key))
+    return frozenset(out)
+
+
+_NAME = r"[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+){0,2}"
+_ROLE_WORD = r"[A-Za-z][\w’'-]*"
+# "Anita Verhoeven, the council leader," / "Eirik Halvorsen, Norway's transport minister, said"
+_ROLE_AFTER = re.compile(
+    rf"(?P<name>{_NAME}),\s+(?:the|a|an|[A-Z]\w+['’]s)\s+(?P<role>(?:{_ROLE_WORD}\s+){{0,4}}?{_ROLE_WORD})"
+    r"(?=[,.;]|\s+(?:said|says|told|who|and)\b)"
+)
+_ROLE_TITLES = frozenset(lemma(t) for t in TITLES) | frozenset(_ROLE_EQUIVALENTS)
+
+
+def _is_title(word: str) -> bool:
+    return word.lower() in TITLES or lemma(word) in _ROLE_TITLES
+
+
+def roles_in(text: str) -> list[tuple[frozenset[str], str]]:
+    """(role lemmas, surname) pairs from titles and appositives in a text.
+
+    A title before a name ("UK Foreign Secretary David Lammy", "council leader Anita Verhoeven")
+    takes up to three words before it (up to a stopword); an appositive after a name ("Anita
+    Verhoeven, the council leader,") takes the words up to the next comma or verb.
+    """
+    out: list[tuple[frozenset[str], str]] = []
+    found = list(TOKEN_RE.finditer(text))
+    words = [m.group(0) for m in found]
+    for i, word in enumerate(words):
+        if not _is_title(word) or i + 1 >= len(words):
+            continue
+        j = i + 1
+        name: list[str] = []
+        while j < len(words) and len(name) < 3 and is_capitalised(words[j]) and not _is_title(words[j]):
+            if text[found[j - 1].end() : found[j].start()] not in (" ", "-"):
+                break
+            name.append(words[j])
+            j += 1
+            if words[j - 1] != strip_possessive_name(words[j - 1]):
+                break
+        if not name:
+            continue
+        role = [word]
+        k = i - 1
+        while k >= 0 and len(role) < 4 and words[k].lower() not in STOPWORDS:
+            if not text[found[k].end() : found[k + 1].start()].isspace():
+                break
+            role.insert(0, words[k])
+            k -= 1
+        out.append((role_keys(" ".join(role)), strip_possessive_name(name[-1])))
+    for m in _ROLE_AFTER.finditer(text):
+        role = m.group("role")
+        if not any(_is_title(w) for w in role.split()):
+            continue
+        out.append((role_keys(role), strip_possessive_name(m.group("name").split()[-1])))
+    return out
+
+
+def strip_possessive_name(word: str) -> str:
+    """A surname without a possessive."""
+    for suffix in ("'s", "’s"):
+        if word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def resolve_role(role: str, texts: Sequence[str]) -> str | None:
+    """The surname of the person the coverage names with `role` ("the transport minister"), or None.
+
+    A role matches a title or appositive when all of the role's words are among its words (so
+    "the minister" matches "Transport Minister Eirik Halvorsen"); the most frequent person wins.
+    """
+    wanted = role_keys(role)
+    if not wanted:
+        return None
+    counts: dict[str, int] = {}
+    for text in texts:
+        for keys, surname in roles_in(text):
+            if wanted <= keys:
+                counts[surname] = counts.get(surname, 0) + 1
+    if not counts:
+        return None
+    return max(counts.items(), key=lambda kv: (kv[1], kv[0]))[0]
+
+
+# --- the NLP pipeline -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """A named entity of a sentence: `sentence[start:end] == text`."""
+
+    text: str
+    label: str
+    start: int
+    end: int
+
+
+class EntityTagger(Protocol):
+    """What the reader needs from an NLP pipeline: the named entities of some sentences."""
+
+    def entities(self, texts: Sequence[str]) -> list[tuple[Entity, ...]]: ...
+
+
+class SpacyTagger:
+    """Named entities from a loaded spaCy pipeline (only its NER runs), cached per sentence text."""
+
+    def __init__(self, nlp: Any, *, cache_size: int = 20000):
+        self._nlp = nlp
+        self._cache: OrderedDict[str, tuple[Entity, ...]] = OrderedDict()
+        self._cache_size = cache_size
+
+    def entities(self, texts: Sequence[str]) -> list[tuple[Entity, ...]]:
+        """The entities of each text, in order."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            for text, doc in zip(missing, self._nlp.pipe(missing, batch_size=32), strict=True):
+                ents = tuple(Entity(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents)
+                self._cache[text] = ents
+                if len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        for t in texts:
+            self._cache.move_to_end(t)
+        return [self._cache[t] for t in texts]
+
+
+# --- features and scoring ---------------------------------------------------------------------
+
+FEATURES = ("semantic", "lexical", "type", "speaker", "passage", "rank")
+
+# Measured by benchmarks/reader_weights.py on the RealTimeQA 2022 dev questions (docs/benchmarks.md).
+# The fit gives `speaker` no weight (almost no dev question asks "What did X say"); it is set to
+# the lexical weight so that X speaking counts as much as the question's words do, as the
+# speaker questions of the tests need.
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "semantic": 0.715,
+    "lexical": 1.071,
+    "type": 0.753,
+    "speaker": 1.071,
+    "passage": 1.07,
+    "rank": 0.301,
+}
+
+
+# How the short answer is picked among the typed entities of the cited sentences (see
+# `bot.extractive._short_answer`); measured on the dev questions by benchmarks/reader_weights.py.
+DEFAULT_ENTITY_WEIGHTS: dict[str, float] = {"tier": 1.0, "near": 0.0, "votes": 2.0, "first": 0.0}
+
+
+@dataclass(slots=True)
+class Features:
+    """The reader's features of one candidate sentence and its score."""
+
+    semantic: float = 0.0
+    lexical: float = 0.0
+    type: float = 0.0
+    speaker: float = 0.0
+    passage: float = 0.0
+    rank: float = 0.0
+    score: float = 0.0
+    entities: tuple[Entity, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, float]:
+        """The features and score, rounded (for `--passages` and `:json`)."""
+        out = {name: round(getattr(self, name), 4) for name in FEATURES}
+        out["score"] = round(self.score, 4)
+        return out
+
+
+class SentenceVectors:
+    """Sentence embeddings through the retrieval model, batched, cached per sentence text."""
+
+    def __init__(self, embedder: Any, *, cache_size: int = 20000, batch_size: int = 4, max_chars: int = 250):
+        self._embedder = embedder
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        self.batch_size = batch_size
+        self.max_chars = max_chars  # a sentence is embedded from its first this many characters
+
+    def similarities(self, question: str, texts: Sequence[str]) -> list[float]:
+        """Cosine similarity of `question` with each text (vectors are L2-normalised)."""
+        if not texts:
+            return []
+        missing = list(dict.fromkeys(t for t in [question, *texts] if t not in self._cache))
+        # Shortest first in small batches: a batch is padded to its longest text, and one run-on
+        # "sentence" of scraped text would otherwise make every sentence cost 256 tokens.
+        missing.sort(key=len)
+        for i in range(0, len(missing), self.batch_size):
+            part = missing[i : i + self.batch_size]
+            vectors = self._embedder.embed_documents([t[: self.max_chars] for t in part])
+            for text, vec in zip(part, vectors, strict=True):
+                self._cache[text] = np.asarray(vec, dtype=np.float32)
+                if len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        q = self._cache[question]
+        return [float(np.dot(q, self._cache[t])) for t in texts]
+
+
+def weighted_score(f: Features, weights: dict[str, float]) -> float:
+    """The linear score of a candidate's features."""
+    return sum(weights.get(name, 0.0) * getattr(f, name) for name in FEATURES)
+
+
+
+# --- rule-based entities (without spaCy) ------------------------------------------------------
+
+_RULE_NUMBER = re.compile(
+    r"(?:[$€£]\s?)?\d[\d,.]*(?:\s?(?:%|percent|million|billion|trillion|thousand))?"
+    r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    r"hundred|dozens?|hundreds|thousands|millions)\b(?:\s(?:million|billion|thousand|hundred))?",
+    re.IGNORECASE,
+)
+
+
+class RuleTagger:
+    """Entities from today's rules, for when spaCy is unavailable: numbers, dates, names, places."""
+
+    def entities(self, texts: Sequence[str]) -> list[tuple[Entity, ...]]:
+        """Rule-based entities of each text (labels CARDINAL, MONEY, PERCENT, DATE, PERSON, GPE)."""
+        out = []
+        for text in texts:
+            ents: list[Entity] = []
+            for m in _RULE_NUMBER.finditer(text):
+                value = m.group(0).rstrip(",.")
+                label = "CARDINAL"
+                if value[:1] in "$€£":
+                    label = "MONEY"
+                elif value.endswith(("%", "percent")):
+                    label = "PERCENT"
+                ents.append(Entity(value, label, m.start(), m.start() + len(value)))
+            ents.extend(Entity(text[s:e], "DATE", s, e) for s, e in date_spans(text))
+            ents.extend(Entity(text[s:e], "PERSON", s, e) for s, e in person_name_spans(text))
+            ents.extend(Entity(text[s:e], "GPE", s, e) for s, e in place_spans(text))
+            ents.sort(key=lambda e: e.start)
+            out.append(tuple(ents))
+        return out
+
+
+@dataclass(slots=True)
+class Reader:
+    """The reader's parts: sentence vectors (optional), an entity tagger, the weights.
+
+    `max_candidates`: sentences (best by lexical overlap and passage rank) that get a sentence
+    embedding; `max_tagged`: of those, the best that the entity tagger reads.
+    """
+
+    vectors: SentenceVectors | None = None
+    tagger: EntityTagger = field(default_factory=RuleTagger)
+    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    synonyms: Synonyms = field(default_factory=Synonyms.default)
+    max_candidates: int = 12
+    max_tagged: int = 6
+    uses_spacy: bool = False
+    rows: int = 10  # candidate rows kept in `Answer.reader` for the developer view
+    # The short answer may come from an uncited tagged candidate, whose sentence is then cited.
+    short_from_candidates: bool = True
+    entity_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_ENTITY_WEIGHTS))

