@@ -27,6 +27,7 @@ from bot.answer import ABSTAIN_TEXT, Answer, Answerer, Citation, Passage
 from bot.llm_verify import strip_markers
 from bot.reader import Entity, Features, Reader, answer_type, capital_aliases, resolve_role, weighted_score
 from index.text import (
+    ANAPHOR_START,
     NOT_PERSON_FIRST,
     SPEECH_QUESTION,
     SPEECH_VERBS,
@@ -40,18 +41,14 @@ from index.text import (
     lemma,
     person_names,
     place_terms,
+    pronoun_speech,
     question_names,
     sentence_spans,
+    speaks,
     tokens,
 )
 
 # --- vocabulary -------------------------------------------------------------------------------
-
-# A speech verb *before* the name makes the name the speaker only for these ("said Lammy"),
-# not for "told Lammy" / "urged Lammy", where the name is the addressee.
-_SPEAKER_AFTER_VERB = frozenset(
-    "said says added wrote noted stated argued warned explained claimed insisted tweeted".split()
-)
 
 # --- question analysis ------------------------------------------------------------------------
 
@@ -212,33 +209,16 @@ def _sentences(passages: list[Passage]) -> list[Sentence]:
 # --- sentence features ------------------------------------------------------------------------
 
 
-def speaker_in(sentence: Sentence, keys: tuple[str, ...], window: int = 6) -> bool:
+def speaker_in(sentence: Sentence, keys: tuple[str, ...]) -> bool:
     """True if a name with one of the lemmas `keys` is the speaker of the sentence:
     the name shortly before a speech verb ("Lammy stated", "Lammy, the secretary, said"),
-    "said Lammy", or "according to Lammy"."""
-    toks = [t.lower() for t in sentence.tokens]
-    positions = [i for i, t in enumerate(sentence.tokens) if t[:1].isupper() and lemma(t) in keys]
-    for i in positions:
-        if any(t in SPEECH_VERBS for t in toks[i + 1 : i + 1 + window]):
-            return True
-        if any(t in _SPEAKER_AFTER_VERB for t in toks[max(0, i - 3) : i]):
-            return True
-        if i >= 2 and toks[i - 2 : i] == ["according", "to"]:
-            return True
-        if i >= 3 and toks[i - 3 : i - 1] == ["according", "to"]:
-            return True  # "according to Secretary Lammy"
-    return False
-
-
-_ANAPHOR_START = re.compile(
-    r"^\W*(?:he|she|they|the\s+(?:\w+\s+)?(?:" + "|".join(sorted(t for t in TITLES if t.isalpha())) + r"))\b",
-    re.IGNORECASE,
-)
+    "said Lammy", or "according to Lammy" (the rules of `index.text.speaks`)."""
+    return speaks(sentence.tokens, keys)
 
 
 def _anaphoric_speaker(sentence: Sentence, previous: Sentence | None, keys: tuple[str, ...]) -> bool:
     """"He said …" / "The minister added …" right after a sentence that mentions X."""
-    if previous is None or not _ANAPHOR_START.match(sentence.text):
+    if previous is None or not ANAPHOR_START.match(sentence.text):
         return False
     if not any(k in previous.lemmas for k in keys):
         return False
@@ -630,9 +610,7 @@ def _pronoun_speaker(
     the pronoun to X, another person speaking does not. Sentences that merely mention people are
     passed over; with no speaker found, the sentence right before naming X counts (today's rule).
     """
-    if not _ANAPHOR_START.match(s.text):
-        return False
-    if not any(t in SPEECH_VERBS for t in (x.lower() for x in s.tokens[:8])):
+    if not pronoun_speech(s.text, s.tokens):
         return False
     people = _people_in_passage(s.passage_index, by_position) - set(keys)
     for back in range(1, 6):

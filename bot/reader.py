@@ -33,15 +33,13 @@ from typing import Any, Protocol
 import numpy as np
 
 from index.text import (
-    STOPWORDS,
-    TITLES,
-    TOKEN_RE,
     date_spans,
-    is_capitalised,
     lemma,
     person_name_spans,
     place_spans,
-    tokens,
+    role_keys,
+    roles_in,
+    strip_possessive_name,  # noqa: F401 - re-exported; the role rules live in index.text
 )
 
 # --- answer types -----------------------------------------------------------------------------
@@ -240,85 +238,6 @@ def capital_aliases(key: str) -> tuple[str, ...]:
         if key in keys:
             return (key, *[k for k in keys if k != key])
     return (key,)
-
-
-# Words of a role that may stand for one another ("the council's head" = "council leader").
-_ROLE_EQUIVALENTS = {lemma(w): "~leader" for w in ("leader", "head", "chief", "boss", "chair", "chairman",
-                                                    "chairwoman", "chairperson", "president")}
-_ROLE_STOP = frozenset("the a an of 's his her their its".split())
-
-
-def role_keys(phrase: str) -> frozenset[str]:
-    """Lemmas of a role phrase, leader-like words folded into one ("the council's leader" → council, ~leader)."""
-    out = set()
-    for tok in tokens(phrase):
-        key = lemma(tok)
-        if key in _ROLE_STOP or not key:
-            continue
-        out.add(_ROLE_EQUIVALENTS.get(key, key))
-    return frozenset(out)
-
-
-_NAME = r"[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+){0,2}"
-_ROLE_WORD = r"[A-Za-z][\w’'-]*"
-# "Anita Verhoeven, the council leader," / "Eirik Halvorsen, Norway's transport minister, said"
-_ROLE_AFTER = re.compile(
-    rf"(?P<name>{_NAME}),\s+(?:the|a|an|[A-Z]\w+['’]s)\s+(?P<role>(?:{_ROLE_WORD}\s+){{0,4}}?{_ROLE_WORD})"
-    r"(?=[,.;]|\s+(?:said|says|told|who|and)\b)"
-)
-_ROLE_TITLES = frozenset(lemma(t) for t in TITLES) | frozenset(_ROLE_EQUIVALENTS)
-
-
-def _is_title(word: str) -> bool:
-    return word.lower() in TITLES or lemma(word) in _ROLE_TITLES
-
-
-def roles_in(text: str) -> list[tuple[frozenset[str], str]]:
-    """(role lemmas, surname) pairs from titles and appositives in a text.
-
-    A title before a name ("UK Foreign Secretary David Lammy", "council leader Anita Verhoeven")
-    takes up to three words before it (up to a stopword); an appositive after a name ("Anita
-    Verhoeven, the council leader,") takes the words up to the next comma or verb.
-    """
-    out: list[tuple[frozenset[str], str]] = []
-    found = list(TOKEN_RE.finditer(text))
-    words = [m.group(0) for m in found]
-    for i, word in enumerate(words):
-        if not _is_title(word) or i + 1 >= len(words):
-            continue
-        j = i + 1
-        name: list[str] = []
-        while j < len(words) and len(name) < 3 and is_capitalised(words[j]) and not _is_title(words[j]):
-            if text[found[j - 1].end() : found[j].start()] not in (" ", "-"):
-                break
-            name.append(words[j])
-            j += 1
-            if words[j - 1] != strip_possessive_name(words[j - 1]):
-                break
-        if not name:
-            continue
-        role = [word]
-        k = i - 1
-        while k >= 0 and len(role) < 4 and words[k].lower() not in STOPWORDS:
-            if not text[found[k].end() : found[k + 1].start()].isspace():
-                break
-            role.insert(0, words[k])
-            k -= 1
-        out.append((role_keys(" ".join(role)), strip_possessive_name(name[-1])))
-    for m in _ROLE_AFTER.finditer(text):
-        role = m.group("role")
-        if not any(_is_title(w) for w in role.split()):
-            continue
-        out.append((role_keys(role), strip_possessive_name(m.group("name").split()[-1])))
-    return out
-
-
-def strip_possessive_name(word: str) -> str:
-    """A surname without a possessive."""
-    for suffix in ("'s", "’s"):
-        if word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
 
 
 def resolve_role(role: str, texts: Sequence[str]) -> str | None:

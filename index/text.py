@@ -637,3 +637,138 @@ def place_spans(text: str) -> list[tuple[int, int]]:
         if is_capitalised(cand) and cand.lower().rstrip(".") not in TITLES:
             out.append((found[j].start(), found[j].start() + len(strip_possessive(cand))))
     return out
+
+
+# --- speaker attribution (shared by the reader and the statement index) -----------------------
+
+# A speech verb *before* the name makes the name the speaker only for these ("said Lammy"),
+# not for "told Lammy" / "urged Lammy", where the name is the addressee.
+SPEAKER_AFTER_VERB: frozenset[str] = frozenset(
+    "said says added wrote noted stated argued warned explained claimed insisted tweeted".split()
+)
+
+# "He said …" / "The minister added …": a sentence whose speaker is someone named before it.
+ANAPHOR_START = re.compile(
+    r"^\W*(?:he|she|they|the\s+(?:\w+\s+)?(?:" + "|".join(sorted(t for t in TITLES if t.isalpha())) + r"))\b",
+    re.IGNORECASE,
+)
+
+# A cheap lexical filter for reported speech: a speech verb or a quotation mark.
+_QUOTE_MARKS = "\"“”«»"
+_SPEECH_WORD = re.compile(r"\b(?:" + "|".join(sorted(SPEECH_VERBS, key=len, reverse=True)) + r")\b", re.IGNORECASE)
+
+
+def may_report_speech(text: str) -> bool:
+    """True when `text` has a speech verb or a quotation mark (the filter before attribution)."""
+    return any(q in text for q in _QUOTE_MARKS) or _SPEECH_WORD.search(text) is not None
+
+
+def speaker_at(toks: list[str], i: int, window: int = 6) -> bool:
+    """True when token `i` (a name) is positioned as the speaker of the sentence `toks` (lower-cased):
+    a speech verb shortly after it ("Lammy stated", "Lammy, the secretary, said"), "said Lammy",
+    or "according to (Secretary) Lammy"."""
+    if any(t in SPEECH_VERBS for t in toks[i + 1 : i + 1 + window]):
+        return True
+    if any(t in SPEAKER_AFTER_VERB for t in toks[max(0, i - 3) : i]):
+        return True
+    if i >= 2 and toks[i - 2 : i] == ["according", "to"]:
+        return True
+    return i >= 3 and toks[i - 3 : i - 1] == ["according", "to"]
+
+
+def speaks(sentence_tokens: tuple[str, ...] | list[str], keys: tuple[str, ...]) -> bool:
+    """True if a capitalised name with one of the lemmas `keys` is the speaker of the sentence."""
+    toks = [t.lower() for t in sentence_tokens]
+    return any(
+        speaker_at(toks, i) for i, t in enumerate(sentence_tokens) if t[:1].isupper() and lemma(t) in keys
+    )
+
+
+def pronoun_speech(text: str, sentence_tokens: tuple[str, ...] | list[str], first: int = 8) -> bool:
+    """True for "He said …" / "The minister added …": a pronoun or role opens the sentence and a
+    speech verb comes within its first `first` words."""
+    if not ANAPHOR_START.match(text):
+        return False
+    return any(t.lower() in SPEECH_VERBS for t in sentence_tokens[:first])
+
+
+# Words of a role that may stand for one another ("the council's head" = "council leader").
+_ROLE_EQUIVALENTS = {
+    lemma(w): "~leader"
+    for w in ("leader", "head", "chief", "boss", "chair", "chairman", "chairwoman", "chairperson", "president")
+}
+_ROLE_STOP = frozenset("the a an of 's his her their its".split())
+
+
+def role_keys(phrase: str) -> frozenset[str]:
+    """Lemmas of a role phrase, leader-like words folded into one ("the council's leader" → council, ~leader)."""
+    out = set()
+    for tok in tokens(phrase):
+        key = lemma(tok)
+        if key in _ROLE_STOP or not key:
+            continue
+        out.add(_ROLE_EQUIVALENTS.get(key, key))
+    return frozenset(out)
+
+
+_NAME = r"[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+){0,2}"
+_ROLE_WORD = r"[A-Za-z][\w’'-]*"
+# "Anita Verhoeven, the council leader," / "Eirik Halvorsen, Norway's transport minister, said"
+_ROLE_AFTER = re.compile(
+    rf"(?P<name>{_NAME}),\s+(?:the|a|an|[A-Z]\w+['’]s)\s+(?P<role>(?:{_ROLE_WORD}\s+){{0,4}}?{_ROLE_WORD})"
+    r"(?=[,.;]|\s+(?:said|says|told|who|and)\b)"
+)
+_ROLE_TITLES = frozenset(lemma(t) for t in TITLES) | frozenset(_ROLE_EQUIVALENTS)
+
+
+def is_title(word: str) -> bool:
+    """True for a title or role word ("Secretary", "minister", "chief")."""
+    return word.lower() in TITLES or lemma(word) in _ROLE_TITLES
+
+
+def strip_possessive_name(word: str) -> str:
+    """A surname without a possessive."""
+    for suffix in ("'s", "’s"):
+        if word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def roles_in(text: str) -> list[tuple[frozenset[str], str]]:
+    """(role lemmas, surname) pairs from titles and appositives in a text.
+
+    A title before a name ("UK Foreign Secretary David Lammy", "council leader Anita Verhoeven")
+    takes up to three words before it (up to a stopword); an appositive after a name ("Anita
+    Verhoeven, the council leader,") takes the words up to the next comma or verb.
+    """
+    out: list[tuple[frozenset[str], str]] = []
+    found = list(TOKEN_RE.finditer(text))
+    words = [m.group(0) for m in found]
+    for i, word in enumerate(words):
+        if not is_title(word) or i + 1 >= len(words):
+            continue
+        j = i + 1
+        name: list[str] = []
+        while j < len(words) and len(name) < 3 and is_capitalised(words[j]) and not is_title(words[j]):
+            if text[found[j - 1].end() : found[j].start()] not in (" ", "-"):
+                break
+            name.append(words[j])
+            j += 1
+            if words[j - 1] != strip_possessive_name(words[j - 1]):
+                break
+        if not name:
+            continue
+        role = [word]
+        k = i - 1
+        while k >= 0 and len(role) < 4 and words[k].lower() not in STOPWORDS:
+            if not text[found[k].end() : found[k + 1].start()].isspace():
+                break
+            role.insert(0, words[k])
+            k -= 1
+        out.append((role_keys(" ".join(role)), strip_possessive_name(name[-1])))
+    for m in _ROLE_AFTER.finditer(text):
+        role = m.group("role")
+        if not any(is_title(w) for w in role.split()):
+            continue
+        out.append((role_keys(role), strip_possessive_name(m.group("name").split()[-1])))
+    return out
