@@ -121,6 +121,10 @@ class Answer:
     short_answer: dict[str, Any] | None = None
     # The reader's best candidate sentences with their features and scores (developer view).
     reader: list[dict[str, Any]] = field(default_factory=list)
+    # A timeline answer's statements, one per line of the text: {speaker, published_at, source, text, n}.
+    statements: list[dict[str, Any]] = field(default_factory=list)
+    # What a timeline answer listed (speaker, topic, dates, outlet, the days shown), for its follow-ups.
+    timeline: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -137,6 +141,7 @@ class Answer:
             "kind": self.kind,
             "short_answer": None if self.short_answer is None else dict(self.short_answer),
             "reader": [dict(r) for r in self.reader],
+            **({"statements": [dict(r) for r in self.statements]} if self.timeline is not None else {}),
         }
 
 

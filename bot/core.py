@@ -23,6 +23,7 @@ from index.models import IndexProgress, IndexReport, IndexStats
 
 if TYPE_CHECKING:
     from index.fetch.fetcher import FeedStatus, FetchReport
+    from index.statements import StoredStatement
 
 __all__ = [
     "BackendUnavailable",
@@ -34,6 +35,7 @@ __all__ = [
     "IndexRefused",
     "Newsroom",
     "ProgressCallback",
+    "Quotes",
     "ReindexBusy",
     "Turn",
 ]
@@ -106,6 +108,20 @@ class FetchResult:
         return out
 
 
+@dataclass(slots=True)
+class Quotes:
+    """What `Newsroom.quotes` found: the speaker as the coverage names them (None: nobody of that
+    name speaks in it) and their statements, oldest first."""
+
+    asked: str
+    speaker: str | None
+    statements: list[StoredStatement] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        """`{"speaker", "statements": [{speaker, published_at, source, title, article_id, text, start, end}]}`."""
+        return {"speaker": self.speaker or self.asked, "statements": [s.to_dict() for s in self.statements]}
+
+
 class Newsroom(ABC):
     """The service core: answering, reindexing and stats over one index.
 
@@ -170,6 +186,19 @@ class Newsroom(ABC):
     def feed_status(self) -> list[FeedStatus]:
         """Each configured feed's last success, last error and article count."""
         raise NotImplementedError("this newsroom does not fetch")
+
+    def quotes(
+        self,
+        speaker: str,
+        *,
+        about: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        source: str | None = None,
+    ) -> Quotes:
+        """A speaker's statements from the statement index, oldest first (a name, a surname or a
+        role such as "the foreign secretary"); `about` keeps those whose passage is on that topic."""
+        raise NotImplementedError("this newsroom has no statement index")
 
     def is_empty(self) -> bool:
         """True when nothing has been indexed yet (first use builds the index before answering)."""

@@ -6,9 +6,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
-from bot.answer import ERROR_TEXT, Answer, Answerer, Passage
+from bot.answer import ABSTAIN_TEXT, ERROR_TEXT, Answer, Answerer, Citation, Passage
 from bot.conversation import (
     asks_for_more,
     chitchat_reply,
@@ -17,13 +19,15 @@ from bot.conversation import (
     resolve_followup,
     validate_question,
 )
-from bot.core import Busy, FetchResult, Filters, Newsroom, ProgressCallback, ReindexBusy, Turn
+from bot import timeline as tl
+from bot.core import Busy, FetchResult, Filters, Newsroom, ProgressCallback, Quotes, ReindexBusy, Turn
 from bot.retrieval import Retrieval
 from index.fetch.errors import FetchBusy
 from index.fetch.fetcher import FeedStatus, Fetcher, FetchReport
 from index.indexer import Indexer, collect_stats
 from index.locking import LockBusy, acquire_index_lock
 from index.models import IndexReport, IndexStats
+from index.text import SPEECH_QUESTION, content_terms
 
 Rewriter = Callable[[Sequence[Turn], str], str | None]
 
@@ -44,6 +48,7 @@ class NewsroomService(Newsroom):
         rewriter: Rewriter | None = None,
         fetcher: Fetcher | None = None,
         index_wait: float = 60.0,
+        statements: tl.StatementIndex | None = None,
     ):
         self.retriever = retriever
         self.answerer = answerer
@@ -54,6 +59,7 @@ class NewsroomService(Newsroom):
         self.fetcher = fetcher
         self.index_wait = index_wait  # seconds a fetch waits for another reindex before leaving it to the next
         self._reindex_lock = threading.Lock()
+        self.statements = statements  # the statement index (timelines, quotes, earlier statements)
 
     @property
     def store(self):
@@ -84,6 +90,14 @@ class NewsroomService(Newsroom):
             standalone = resolve_followup(cleaned, history)
         resolve_ms = (time.perf_counter() - t) * 1000
 
+        if self.statements is not None:
+            timeline = self._timeline_query(cleaned, standalone, history)
+            if timeline is not None:
+                answer = self._timeline_answer(cleaned, timeline, filters or Filters())
+                answer.standalone_query = standalone
+                answer.timings = {"resolve": resolve_ms, "total": (time.perf_counter() - started) * 1000}
+                return answer
+
         result = self.retriever.retrieve(standalone, k=k or self.default_k, filters=filters)
         avoid: frozenset[str] = frozenset()
         if asks_for_more(cleaned, history):
@@ -95,6 +109,8 @@ class NewsroomService(Newsroom):
             answer = Answer(question=cleaned, text=ERROR_TEXT, kind="error", answerer=self.answerer.name)
         answer.retrieved = list(result.passages)
         answer.standalone_query = standalone
+        if self.statements is not None and not answer.abstained and answer.kind == "answer":
+            self._add_earlier_statements(answer, standalone, filters or Filters())
         answer.timings = {
             "resolve": resolve_ms,
             **result.timings,
@@ -102,6 +118,95 @@ class NewsroomService(Newsroom):
             "total": (time.perf_counter() - started) * 1000,
         }
         return answer
+
+    # --- statements ----------------------------------------------------------------------------
+    def _timeline_query(self, cleaned: str, standalone: str, history: Sequence[Turn]) -> tl.TimelineQuery | None:
+        """The timeline the question asks for: a follow-up of a timeline answer, or a new one."""
+        last = history[-1].answer if history else None
+        if last is not None and last.timeline is not None:
+            shown = [date.fromisoformat(d) for d in last.timeline.get("shown", [])]
+            sources = self.statements.statement_sources() if self.statements is not None else []
+            narrowed = tl.followup(cleaned, tl.TimelineQuery.from_dict(last.timeline), shown, sources)
+            if narrowed is not None:
+                return narrowed
+        return tl.parse_timeline(standalone) or tl.parse_timeline(cleaned)
+
+    def _timeline_answer(self, question: str, query: tl.TimelineQuery, filters: Filters) -> Answer:
+        assert self.statements is not None
+        self.retriever.refresh()
+        speaker = tl.resolve_speaker(self.statements, query.speaker)
+        if speaker is None:
+            return Answer(
+                question=question,
+                text=ABSTAIN_TEXT,
+                abstained=True,
+                warnings=[f"abstained: no statement by {query.speaker} in the coverage"],
+                timeline=query.to_dict(),
+            )
+        found = tl.find_statements(self.statements, speaker, topic=query.topic, source=query.source or filters.source)
+        if query.date_words and found:
+            days = [d for d in (tl.statement_date(s) for s in found) if d]
+            since, until = tl.date_range(query.date_words, max(days) if days else date.today())
+            query = replace(query, since=since, until=until, date_words="")
+        since = query.since or filters.since
+        until = query.until or filters.until
+        if since or until:
+            found = tl.find_statements(
+                self.statements, speaker, topic=query.topic, source=query.source or filters.source,
+                since=since, until=until,
+            )
+        return tl.compose(question, query, speaker, found, self.retriever.passage)
+
+    def _add_earlier_statements(self, answer: Answer, standalone: str, filters: Filters) -> None:
+        """"What did X say about Y?": after the best answer, X's earlier statements on Y, each cited."""
+        m = SPEECH_QUESTION.match(standalone)
+        if not m or not answer.citations or self.statements is None:
+            return
+        speaker = tl.resolve_speaker(self.statements, m.group("x"))
+        if speaker is None:
+            return
+        first = answer.citations[0].passage
+        if first.published_at is None:
+            return
+        cited_day = first.published_at.date()
+        quoted = {" ".join((c.quote or "").split()) for c in answer.citations}
+        topic = " ".join(content_terms(m.group("rest")))
+        earlier = [
+            s for s in tl.find_statements(self.statements, speaker, topic=topic, source=filters.source)
+            if (day := tl.statement_date(s)) is not None and day < cited_day
+            and " ".join(s.statement.text.split()) not in quoted
+        ][-tl.MAX_EARLIER:]
+        lines = []
+        for s in earlier:
+            passage = self.retriever.passage(s.statement.chunk_id)
+            if passage is None:
+                continue
+            n = len(answer.citations) + 1
+            answer.citations.append(Citation(n=n, passage=passage, quote=s.statement.text))
+            if passage.chunk_id not in {p.chunk_id for p in answer.retrieved}:
+                answer.retrieved.append(passage)
+            lines.append(tl.statement_line(s, n))
+        if lines:
+            answer.text = answer.text + "\nEarlier statements:\n" + "\n".join(lines)
+
+    def quotes(
+        self,
+        speaker: str,
+        *,
+        about: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        source: str | None = None,
+    ) -> Quotes:
+        """A speaker's statements, oldest first (see `Newsroom.quotes`)."""
+        if self.statements is None:
+            raise NotImplementedError("this newsroom has no statement index")
+        self.retriever.refresh()
+        found = tl.resolve_speaker(self.statements, speaker)
+        if found is None:
+            return Quotes(asked=speaker, speaker=None)
+        rows = tl.find_statements(self.statements, found, topic=about or "", source=source, since=since, until=until)
+        return Quotes(asked=speaker, speaker=found.label, statements=rows)
 
     def reindex(
         self,

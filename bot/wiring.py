@@ -204,6 +204,7 @@ def build_newsroom(
         default_k=settings.top_k,
         rewriter=rewriter,
         fetcher=build_fetcher(settings, http_client),
+        statements=lexical,
     )
 
 

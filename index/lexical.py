@@ -12,6 +12,9 @@ Tables:
 - `chunk_rows`: chunk id ↔ FTS rowid ↔ article id (indexed by article for deletes).
 - `articles`: article id, content hash, a key of its chunk ids, published_ts (UTC epoch seconds)
   and source (plus its case-folded form for filters).
+- `statements`: the statement index (index/statements.py): each attributed sentence of an
+  article with its speaker, roles, reporting verb, chunk offsets, outlet and date; written and
+  deleted with its article's rows, so it is always in step with the chunks.
 - `meta`: the store generation this index was synced to, and the schema version.
 
 Questions are analysed by `index.text.analyse_query` (content words and names), the same analysis
@@ -32,13 +35,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from index.statements import Statement, StoredStatement, article_statements
 from index.store import StoreError, disk_full, disk_full_message, timestamp
 from index.text import QueryTerms, analyse_query
 
 if TYPE_CHECKING:
-    from index.store import ArticleRecord, ChunkStore
+    from index.store import ArticleRecord, ChunkStore, StoredChunk
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: the statements table
 TOKENIZER = "porter unicode61 remove_diacritics 2"
 TITLE_WEIGHT = 2.0
 TEXT_WEIGHT = 1.0
@@ -83,6 +87,7 @@ class SyncStats:
     chunks_added: int = 0
     chunks_removed: int = 0
     missing_chunks: int = 0  # listed by the manifest but absent from the chunk collection
+    statements: int = 0  # statement rows written
     seconds: float = 0.0
 
 
@@ -180,6 +185,16 @@ class LexicalIndex:
                     "published_ts INTEGER, source TEXT, source_key TEXT)"
                 )
                 self._db.execute("CREATE INDEX IF NOT EXISTS articles_source ON articles(source_key)")
+                self._db.execute(
+                    "CREATE TABLE IF NOT EXISTS statements ("
+                    "id INTEGER PRIMARY KEY, article_id TEXT NOT NULL, chunk_id TEXT NOT NULL, "
+                    "start INTEGER NOT NULL, end INTEGER NOT NULL, position INTEGER NOT NULL, "
+                    "speaker TEXT NOT NULL, speaker_key TEXT NOT NULL, roles TEXT NOT NULL, verb TEXT NOT NULL, "
+                    "via TEXT NOT NULL, text TEXT NOT NULL, source TEXT, published_at TEXT, published_ts INTEGER, "
+                    "title TEXT NOT NULL)"
+                )
+                self._db.execute("CREATE INDEX IF NOT EXISTS statements_speaker ON statements(speaker_key)")
+                self._db.execute("CREATE INDEX IF NOT EXISTS statements_article ON statements(article_id)")
                 self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
                 self._db.execute("COMMIT")
             except sqlite3.OperationalError as exc:
@@ -199,6 +214,7 @@ class LexicalIndex:
             "DROP TABLE IF EXISTS fts",
             "DROP TABLE IF EXISTS chunk_rows",
             "DROP TABLE IF EXISTS articles",
+            "DROP TABLE IF EXISTS statements",
             "DELETE FROM meta",
         ):
             self._db.execute(stmt)
@@ -308,13 +324,24 @@ class LexicalIndex:
         for record in plan.to_write:
             self._insert_article(db, record)
         incomplete: set[str] = set()
+        # An article's statements are extracted once all its chunks were read (a batch may end
+        # inside an article); only articles that straddle a batch are held.
+        waiting: dict[str, dict[str, StoredChunk]] = {}
+        expected = {r.article_id: len(set(r.chunk_ids)) for r in plan.to_write}
         for chunk_ids, record_of in _batches(plan.to_write):
             found = store.get_chunks(chunk_ids)
             stats.missing_chunks += len(chunk_ids) - len(found)
             got = {c.id for c in found}
             incomplete.update(record_of[cid].article_id for cid in chunk_ids if cid not in got)
+            for cid in chunk_ids:
+                if cid not in got:
+                    expected[record_of[cid].article_id] -= 1
             for chunk in found:
                 record = record_of[chunk.id]
+                held = waiting.setdefault(record.article_id, {})
+                held[chunk.id] = chunk
+                if len(held) >= expected[record.article_id]:
+                    stats.statements += self._insert_statements(db, record, list(waiting.pop(record.article_id).values()))
                 cur = db.execute(
                     "INSERT OR IGNORE INTO chunk_rows (chunk_id, article_id) VALUES (?, ?)",
                     (chunk.id, record.article_id),
@@ -326,11 +353,32 @@ class LexicalIndex:
                     (cur.lastrowid, chunk.id, record.article_id, chunk.title or record.title, chunk.text),
                 )
                 stats.chunks_added += 1
+        by_id = {r.article_id: r for r in plan.to_write}
+        for aid, held in waiting.items():  # a chunk id shared with another article, read once
+            stats.statements += self._insert_statements(db, by_id[aid], list(held.values()))
         # An article whose listed chunks were missing is re-read at the next sync (a repair run
         # rewrites the same ids and manifest record, which would otherwise look unchanged).
         db.executemany(
             "UPDATE articles SET chunks_key = 'incomplete' WHERE article_id = ?", [(a,) for a in incomplete]
         )
+
+    @staticmethod
+    def _insert_statements(db: sqlite3.Connection, record: ArticleRecord, chunks: list[StoredChunk]) -> int:
+        """Extract and write one article's statements; returns how many."""
+        found = article_statements(chunks)
+        published = record.published_at.isoformat() if record.published_at else None
+        db.executemany(
+            "INSERT INTO statements (article_id, chunk_id, start, end, position, speaker, speaker_key, roles, "
+            "verb, via, text, source, published_at, published_ts, title) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (s.article_id, s.chunk_id, s.start, s.end, s.position, s.speaker, s.speaker_key, "|".join(s.roles),
+                 s.verb, s.via, s.text, record.source, published, utc_timestamp(record.published_at),
+                 record.title or "")
+                for s in found
+            ],
+        )
+        return len(found)
 
     @staticmethod
     def _delete_article(db: sqlite3.Connection, article_id: str) -> int:
@@ -340,6 +388,7 @@ class LexicalIndex:
         removed = rows.rowcount
         db.execute("DELETE FROM chunk_rows WHERE article_id = ?", (article_id,))
         db.execute("DELETE FROM articles WHERE article_id = ?", (article_id,))
+        db.execute("DELETE FROM statements WHERE article_id = ?", (article_id,))
         return max(removed, 0)
 
     @staticmethod
@@ -356,6 +405,106 @@ class LexicalIndex:
                 source_key(record.source),
             ),
         )
+
+    # --- statements --------------------------------------------------------------------------
+    def statement_count(self) -> int:
+        """Statement rows in the index."""
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM statements").fetchone()[0])
+
+    def speaker_names(self, speaker_key: str) -> dict[str, int]:
+        """Canonical speaker names with the surname lemma `speaker_key` → statement counts."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT speaker, count(*) FROM statements WHERE speaker_key = ? GROUP BY speaker", (speaker_key,)
+            ).fetchall()
+        return {name: int(n) for name, n in rows}
+
+    def speakers_with_role(self, wanted: frozenset[str]) -> dict[tuple[str, str], int]:
+        """(speaker, surname lemma) → statement counts, for speakers given a role that has all the
+        lemmas `wanted` (see `index.text.role_keys`)."""
+        out: dict[tuple[str, str], int] = {}
+        if not wanted:
+            return out
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT speaker, speaker_key, roles, count(*) FROM statements WHERE roles != '' "
+                "GROUP BY speaker, speaker_key, roles"
+            ).fetchall()
+        for speaker, key, roles, n in rows:
+            if any(wanted <= set(role.split()) for role in roles.split("|")):
+                out[(speaker, key)] = out.get((speaker, key), 0) + int(n)
+        return out
+
+    def statement_sources(self) -> list[str]:
+        """The outlets of the statements, by name."""
+        with self._lock:
+            rows = self._db.execute("SELECT DISTINCT source FROM statements WHERE source IS NOT NULL ORDER BY source")
+            return [r[0] for r in rows]
+
+    def top_speakers(self, limit: int = 10) -> list[tuple[str, int]]:
+        """The speakers with the most statements, most first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT speaker, count(*) AS n FROM statements GROUP BY speaker ORDER BY n DESC, speaker LIMIT ?",
+                (int(limit),),
+            ).fetchall()
+        return [(name, int(n)) for name, n in rows]
+
+    def statements(
+        self,
+        speaker_key: str,
+        *,
+        speaker: str | None = None,
+        topic: str | None = None,
+        source: str | None = None,
+        since_ts: int | None = None,
+        until_ts: int | None = None,
+    ) -> list[StoredStatement]:
+        """The statements of a speaker (surname lemma `speaker_key`, and exactly the canonical name
+        `speaker` when given), oldest first (undated last), then in article order.
+
+        `topic`: only statements whose passage (chunk text and article title) has every content
+        word of it, matched by the FTS tokenizer as search does. `source` is matched
+        case-insensitively; dates are inclusive UTC epoch bounds.
+        """
+        where = ["s.speaker_key = ?"]
+        params: list[object] = [speaker_key]
+        if speaker is not None:
+            where.append("s.speaker = ?")
+            params.append(speaker)
+        if topic:
+            terms = analyse_query(topic)
+            if not terms.empty:
+                match = " AND ".join(fts_phrase(w) for w in terms.words)
+                where.append("s.chunk_id IN (SELECT chunk_id FROM fts WHERE fts MATCH ?)")
+                params.append(match)
+        if source is not None:
+            where.append("lower(s.source) = ?")
+            params.append(source_key(source) or "")
+        if since_ts is not None:
+            where.append("s.published_ts >= ?")
+            params.append(int(since_ts))
+        if until_ts is not None:
+            where.append("s.published_ts <= ?")
+            params.append(int(until_ts))
+        sql = (
+            "SELECT article_id, chunk_id, start, end, text, speaker, speaker_key, roles, verb, via, position, "
+            f"source, published_at, published_ts, title FROM statements s WHERE {' AND '.join(where)} "
+            "ORDER BY s.published_ts IS NULL, s.published_ts, s.article_id, s.position"
+        )
+        with self._lock:
+            rows = self._db.execute(sql, params).fetchall()
+        return [
+            StoredStatement(
+                Statement(aid, cid, start, end, text, spk, key, tuple(r for r in roles.split("|") if r), verb, via, pos),
+                source=src,
+                published_at=pub,
+                published_ts=ts,
+                title=title,
+            )
+            for aid, cid, start, end, text, spk, key, roles, verb, via, pos, src, pub, ts, title in rows
+        ]
 
     # --- search ------------------------------------------------------------------------------
     def search(

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "eval": "bot.cli.eval:eval_command",
     "fetch": "bot.cli.fetch:fetch_command",
     "add": "bot.cli.add:add_command",
+    "quotes": "bot.cli.quotes:quotes_command",
 }
 
 

@@ -1,0 +1,294 @@
+"""Statement timelines and quotes end to end through the CLI (click's CliRunner): real parsers,
+chunker, Chroma, the statement index beside the BM25 table, the core.
+
+The synthetic corpus: Foreign Secretary Helen Marsh speaks on passports and on the rail strike
+across six dated articles from three outlets (some statements only through "She added …" or
+'"…," she said'), and union leader Tom Marsh, a second person with the same surname, speaks on
+the strike.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+try:
+    from newsbot_env import cli, seed_cli_env
+except ModuleNotFoundError:  # tests/ imported as a package
+    from tests.newsbot_env import cli, seed_cli_env  # type: ignore[no-redef]
+
+ARTICLES = [
+    {
+        "id": "a1",
+        "title": "Marsh warns over forged passports",
+        "source": "KBS News",
+        "published_at": "2024-10-01T09:00:00+09:00",
+        "body": (
+            "Foreign Secretary Helen Marsh said on Tuesday that forged passports were being sold online.\n\n"
+            "She added that the passport office would hire 200 more staff.\n\n"
+            "The opposition said the plan came too late."
+        ),
+    },
+    {
+        "id": "a2",
+        "title": "Rail strike enters second week",
+        "source": "Reuters",
+        "published_at": "2024-10-05T12:00:00+00:00",
+        "body": (
+            "Rail workers walked out for a second week on Saturday.\n\n"
+            "Helen Marsh, the foreign secretary, said the strike was hurting Britain's image abroad.\n\n"
+            "Union leader Tom Marsh said members would not back down."
+        ),
+    },
+    {
+        "id": "a3",
+        "title": "Passport fraud ring broken up",
+        "source": "Daily Post",
+        "published_at": "2024-10-12T08:00:00+01:00",
+        "body": (
+            "Police broke up a passport fraud ring in Leeds on Friday.\n\n"
+            "Foreign Secretary Helen Marsh visited the border unit that afternoon.\n\n"
+            "Marsh told reporters that the arrests showed the new checks were working.\n\n"
+            "\u201cWe will keep going until every forger in Leeds is caught,\u201d she said."
+        ),
+    },
+    {
+        "id": "a4",
+        "title": "Strike talks resume",
+        "source": "KBS News",
+        "published_at": "2024-10-20T10:00:00+09:00",
+        "body": (
+            "Talks between the rail operators and the union resumed in London on Monday.\n\n"
+            "Helen Marsh met transport officials as the talks began.\n\n"
+            "She said she would meet both sides on Friday.\n\n"
+            "Tom Marsh said the union wanted a fair offer."
+        ),
+    },
+    {
+        "id": "a5",
+        "title": "UK to issue digital passports",
+        "source": "Reuters",
+        "published_at": "2024-11-02T15:00:00+00:00",
+        "body": (
+            "The government will issue digital passports from 2025, Foreign Secretary Helen Marsh said on Saturday.\n\n"
+            "Marsh said the change would cut fraud."
+        ),
+    },
+    {
+        "id": "a6",
+        "title": "Rail strike ends after deal",
+        "source": "Daily Post",
+        "published_at": "2024-11-15T18:00:00+00:00",
+        "body": (
+            "The rail strike ended on Thursday after a late-night deal.\n\n"
+            "Helen Marsh welcomed the deal and said it was good news for travellers.\n\n"
+            "According to Tom Marsh, the deal gave workers a fair rise."
+        ),
+    },
+]
+
+A1_S1 = "Foreign Secretary Helen Marsh said on Tuesday that forged passports were being sold online."
+A1_S2 = "She added that the passport office would hire 200 more staff."
+A2_HELEN = "Helen Marsh, the foreign secretary, said the strike was hurting Britain's image abroad."
+A2_TOM = "Union leader Tom Marsh said members would not back down."
+A3_S1 = "Marsh told reporters that the arrests showed the new checks were working."
+A3_S2 = "\u201cWe will keep going until every forger in Leeds is caught,\u201d she said."
+A4_HELEN = "She said she would meet both sides on Friday."
+A4_TOM = "Tom Marsh said the union wanted a fair offer."
+A5_S1 = "The government will issue digital passports from 2025, Foreign Secretary Helen Marsh said on Saturday."
+A5_S2 = "Marsh said the change would cut fraud."
+A6_HELEN = "Helen Marsh welcomed the deal and said it was good news for travellers."
+A6_TOM = "According to Tom Marsh, the deal gave workers a fair rise."
+
+
+def write_corpus(corpus: Path, articles: list[dict] = ARTICLES, name: str = "marsh.jsonl") -> None:
+    rows = [{**a, "url": f"https://news.example/{a['id']}"} for a in articles]
+    (corpus / name).write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    """The Marsh corpus alone (the seed article removed), a fresh data dir, the fast embedder."""
+    corpus = seed_cli_env(tmp_path, monkeypatch)
+    for path in corpus.iterdir():
+        path.unlink()
+    write_corpus(corpus)
+    return corpus
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def ask_json(question: str, *options: str) -> dict:
+    result = run("ask", question, "--json", *options)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def lines_of(answer: dict) -> list[str]:
+    return answer["answer"].split("\n")
+
+
+def cited(answer: dict) -> list[tuple[int, str, str]]:
+    return [(c["n"], c["article_id"], c["quote"]) for c in answer["citations"]]
+
+
+def test_all_statements_on_one_topic_oldest_first_each_cited(env):
+    answer = ask_json("What has Helen Marsh said about passports?")
+    assert answer["abstained"] is False
+    assert lines_of(answer) == [
+        "What Helen Marsh has said about passports, oldest first:",
+        f"1 Oct 2024 · KBS News · {A1_S1} [1]",
+        f"1 Oct 2024 · KBS News · {A1_S2} [2]",
+        f"12 Oct 2024 · Daily Post · {A3_S1} [3]",
+        f"12 Oct 2024 · Daily Post · {A3_S2} [4]",
+        f"2 Nov 2024 · Reuters · {A5_S1} [5]",
+        f"2 Nov 2024 · Reuters · {A5_S2} [6]",
+    ]
+    assert cited(answer) == [
+        (1, "a1", A1_S1), (2, "a1", A1_S2), (3, "a3", A3_S1), (4, "a3", A3_S2), (5, "a5", A5_S1), (6, "a5", A5_S2),
+    ]
+    for c in answer["citations"]:
+        assert c["quote"] in c["passage"]
+    assert {c["chunk_id"] for c in answer["citations"]} <= {r["chunk_id"] for r in answer["retrieved"]}
+    assert answer["statements"] == [
+        {"speaker": "Helen Marsh", "published_at": "2024-10-01T09:00:00+09:00", "source": "KBS News", "text": A1_S1, "n": 1},
+        {"speaker": "Helen Marsh", "published_at": "2024-10-01T09:00:00+09:00", "source": "KBS News", "text": A1_S2, "n": 2},
+        {"speaker": "Helen Marsh", "published_at": "2024-10-12T08:00:00+01:00", "source": "Daily Post", "text": A3_S1, "n": 3},
+        {"speaker": "Helen Marsh", "published_at": "2024-10-12T08:00:00+01:00", "source": "Daily Post", "text": A3_S2, "n": 4},
+        {"speaker": "Helen Marsh", "published_at": "2024-11-02T15:00:00+00:00", "source": "Reuters", "text": A5_S1, "n": 5},
+        {"speaker": "Helen Marsh", "published_at": "2024-11-02T15:00:00+00:00", "source": "Reuters", "text": A5_S2, "n": 6},
+    ]
+
+
+def test_the_other_marsh_has_his_own_timeline_and_never_appears_in_hers(env):
+    strike = ask_json("What has Helen Marsh said about the strike?")
+    assert lines_of(strike) == [
+        "What Helen Marsh has said about the strike, oldest first:",
+        f"5 Oct 2024 · Reuters · {A2_HELEN} [1]",
+        f"20 Oct 2024 · KBS News · {A4_HELEN} [2]",  # about the strike because its article is
+        f"15 Nov 2024 · Daily Post · {A6_HELEN} [3]",
+    ]
+    tom = ask_json("What has Tom Marsh said about the strike?")
+    assert lines_of(tom)[1:] == [
+        f"5 Oct 2024 · Reuters · {A2_TOM} [1]",
+        f"20 Oct 2024 · KBS News · {A4_TOM} [2]",
+        f"15 Nov 2024 · Daily Post · {A6_TOM} [3]",
+    ]
+
+
+def test_a_date_bounded_question(env):
+    answer = ask_json("What has Helen Marsh said about passports since October 10?")
+    assert lines_of(answer)[1:] == [
+        f"12 Oct 2024 · Daily Post · {A3_S1} [1]",
+        f"12 Oct 2024 · Daily Post · {A3_S2} [2]",
+        f"2 Nov 2024 · Reuters · {A5_S1} [3]",
+        f"2 Nov 2024 · Reuters · {A5_S2} [4]",
+    ]
+    before = ask_json("What has Helen Marsh said about passports before 12 October 2024?")
+    assert [(n, aid) for n, aid, _ in cited(before)] == [(1, "a1"), (2, "a1")]
+    between = ask_json("What has Helen Marsh said between 2 and 31 October?")
+    assert [quote for _, _, quote in cited(between)] == [A2_HELEN, A3_S1, A3_S2, A4_HELEN]
+
+
+def test_a_follow_up_narrows_the_outlet_then_goes_back_in_time(env):
+    result = CliRunner().invoke(
+        cli, ["repl", "--json"],
+        input="What has Helen Marsh said about passports?\nonly Reuters\nand before that?\n:quit\n",
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    answers = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert len(answers) == 3
+    assert lines_of(answers[1]) == [
+        "What Helen Marsh has said about passports, oldest first:",
+        f"2 Nov 2024 · Reuters · {A5_S1} [1]",
+        f"2 Nov 2024 · Reuters · {A5_S2} [2]",
+    ]
+    # "and before that?" keeps the outlet and asks for what came before 2 Nov: nothing from Reuters.
+    assert answers[2]["abstained"] is True
+    assert answers[2]["warnings"] == ["abstained: no statement by Helen Marsh about passports in the coverage"]
+
+
+def test_a_role_phrased_question(env):
+    answer = ask_json("What has the foreign secretary said about the strike?")
+    assert [quote for _, _, quote in cited(answer)] == [A2_HELEN, A4_HELEN, A6_HELEN]
+    assert lines_of(answer)[0] == "What Helen Marsh has said about the strike, oldest first:"
+
+
+def test_a_speaker_not_in_the_coverage_abstains(env):
+    answer = ask_json("What has Boris Johnson said about passports?")
+    assert answer["abstained"] is True
+    assert answer["answer"] == "I couldn't find that in the coverage."
+    assert answer["citations"] == [] and answer["statements"] == []
+    assert answer["warnings"] == ["abstained: no statement by Boris Johnson in the coverage"]
+
+
+def test_quotes_lists_a_speaker_oldest_first_as_text_and_json(env):
+    result = run("quotes", "Helen Marsh", "--about", "passports", "--since", "2024-10-02")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "Helen Marsh about passports: 4 statements, oldest first",
+        f"12 Oct 2024 · Daily Post · {A3_S1}",
+        f"12 Oct 2024 · Daily Post · {A3_S2}",
+        f"2 Nov 2024 · Reuters · {A5_S1}",
+        f"2 Nov 2024 · Reuters · {A5_S2}",
+    ]
+    result = run("quotes", "Tom Marsh", "--until", "2024-10-31", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    body = {a["id"]: a["body"] for a in ARTICLES}
+    assert data["speaker"] == "Tom Marsh"
+    assert [s["text"] for s in data["statements"]] == [A2_TOM, A4_TOM]
+    first = data["statements"][0]
+    assert set(first) == {"speaker", "published_at", "source", "title", "article_id", "text", "start", "end"}
+    assert (first["speaker"], first["published_at"], first["source"], first["title"], first["article_id"]) == (
+        "Tom Marsh", "2024-10-05T12:00:00+00:00", "Reuters", "Rail strike enters second week", "a2",
+    )
+    # The offsets are into the chunk; these articles are one chunk each, so into the body too.
+    assert body["a2"][first["start"] : first["end"]] == A2_TOM
+
+
+def test_quotes_for_somebody_absent_lists_nothing_and_says_so(env):
+    result = run("quotes", "Boris Johnson", "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {"speaker": "Boris Johnson", "statements": []}
+    assert "newsbot: no statements by Boris Johnson in the coverage" in result.stderr
+
+
+def test_an_edited_article_updates_and_a_removed_one_drops_its_statements(env):
+    assert len(json.loads(run("quotes", "Tom Marsh", "--json").stdout)["statements"]) == 3
+    edited = [dict(a) for a in ARTICLES if a["id"] != "a6"]
+    edited[3] = {**edited[3], "body": edited[3]["body"].replace(A4_TOM, "Tom Marsh said the offer was an insult.")}
+    write_corpus(env, edited)
+    assert run("index").exit_code == 0
+    data = json.loads(run("quotes", "Tom Marsh", "--json").stdout)
+    assert [s["text"] for s in data["statements"]] == [A2_TOM, "Tom Marsh said the offer was an insult."]
+    helen = json.loads(run("quotes", "Helen Marsh", "--about", "strike", "--json").stdout)
+    assert [s["article_id"] for s in helen["statements"]] == ["a2", "a4"]
+
+
+def test_what_did_x_say_keeps_the_best_answer_first_then_earlier_statements(tmp_path, monkeypatch):
+    corpus = seed_cli_env(tmp_path, monkeypatch)
+    write_corpus(corpus, [{
+        "id": "lammy-sept",
+        "title": "Lammy on border checks",
+        "source": "Reuters",
+        "published_at": "2024-09-30T10:00:00+00:00",
+        "body": "Foreign Secretary David Lammy said checks on passports at the border would be tightened.",
+    }], name="lammy.jsonl")
+    answer = ask_json("What did Lammy say about passports?")
+    lines = lines_of(answer)
+    assert lines[0].startswith("Secretary Lammy stated that Russia is even using counterfeit passports")
+    assert lines[0].endswith(" [1]")
+    assert lines[1:] == [
+        "Earlier statements:",
+        f"30 Sep 2024 · Reuters · Foreign Secretary David Lammy said checks on passports at the border would be tightened. [{len(answer['citations'])}]",
+    ]
+    assert answer["citations"][-1]["article_id"] == "lammy-sept"
+    assert "statements" not in answer  # not a timeline answer
