@@ -588,6 +588,9 @@ def _coverage_with(terms: dict[str, float], lemmas, alternatives: dict[str, str]
     return got / total
 
 
+_NAME_TAIL = re.compile(r"(?:-[a-z]\w*)+")
+
+
 def _typed_entities(
     ents: tuple[Entity, ...], q: QuestionAnalysis, question_lower: frozenset[str], text: str
 ) -> list[Entity]:
@@ -603,15 +606,32 @@ def _typed_entities(
         else:
             merged.append(e)
     q_keys = {lemma(t) for t in question_lower} | {lemma(t) for t in tokens(q.text)}
+    name_keys = {lemma(t) for name in q.names for t in tokens(name)}
     out = []
     for e in merged:
+        tail = _NAME_TAIL.match(text, e.end)
+        if tail and e.label == "PERSON":  # "Yoon Suk" of "Yoon Suk-yeol": the whole name
+            e = Entity(text[e.start : tail.end()], e.label, e.start, tail.end())
         if e.label == "MONEY" and e.start > 0 and text[e.start - 1] in "$€£" and text[e.start - 1] not in e.text:
             e = Entity(text[e.start - 1 : e.end], e.label, e.start - 1, e.end)  # "$5", not "5"
         words = [lemma(t) for t in tokens(e.text)]
         if words and all(wd in q_keys for wd in words):
             continue
+        if e.label == "PERSON" and name_keys.intersection(words):
+            continue  # the person the question names ("Who did President Yoon call?") is not the answer
+        if e.label != "PERSON" and "PERSON" in q.labels[: q.primary_labels] and _titles_a_person(e, merged, text):
+            continue  # "NATO" of "NATO Secretary General Mark Rutte" is the person's title, not an answer
         out.append(e)
     return out
+
+
+def _titles_a_person(e: Entity, ents: list[Entity], text: str) -> bool:
+    """True when only title words ("Secretary General", "CEO") stand between `e` and a PERSON."""
+    person = next((p for p in ents if p.label == "PERSON" and p.start >= e.end), None)
+    if person is None:
+        return False
+    between = tokens(text[e.end : person.start])
+    return bool(between) and all(t.lower() in TITLES for t in between) and len(between) <= 4
 
 
 def _type_fit(found: list[Entity], q: QuestionAnalysis) -> float:
@@ -778,7 +798,7 @@ def _short_answer(
     total = sum(weight_of.values()) or 1.0
     votes: dict[str, float] = {}
     for c in tagged:
-        seen = {_entity_key(e.text) for e in _typed_entities(c.features.entities, q, question_lower, c.sentence.text)}
+        seen = {_vote_key(e) for e in _typed_entities(c.features.entities, q, question_lower, c.sentence.text)}
         for key in seen:
             votes[key] = votes.get(key, 0.0) + weight_of[id(c.sentence)] / total
     w = reader.entity_weights
@@ -801,7 +821,7 @@ def _short_answer(
                 100.0 * holds_role  # "Who is the foreign secretary?": the person the coverage gives that title
                 + w["tier"] * (1.0 if q.labels.index(e.label) < q.primary_labels else 0.5)
                 + w["near"] / (1 + gap)
-                + w["votes"] * votes.get(_entity_key(e.text), 0.0)
+                + w["votes"] * votes.get(_vote_key(e), 0.0)
                 + w["first"] * (n == 1)
             )
             if best is None or value > best[0]:
@@ -810,6 +830,12 @@ def _short_answer(
         return None
     _, n, s, e = best
     return {"text": e.text, "n": n, "start": s.start + e.start, "end": s.start + e.end}
+
+
+def _vote_key(e: Entity) -> str:
+    """What an entity votes for: a person by surname ("Rutte" and "Mark Rutte" are one person)."""
+    key = _entity_key(e.text)
+    return key.rsplit(" ", 1)[-1] if e.label == "PERSON" else key
 
 
 def _entity_key(text: str) -> str:

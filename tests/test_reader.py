@@ -195,6 +195,23 @@ def test_the_short_answer_is_not_a_name_from_the_question(reader_answerer):
     assert answer.short_answer == {"text": "Lena Park", "n": 1, "start": 22, "end": 31}
 
 
+def test_who_did_x_meet_answers_the_other_person_whole_not_x_nor_a_title(reader_answerer):
+    # spaCy tags "Kim Jae" of "Kim Jae-won" as the person and "WHO" as an ORG; the question names
+    # Kim, and WHO is only part of Berg's title.
+    text = ("Governor Kim Jae-won held talks with WHO Director General Anna Berg on Monday. "
+            "The talks were held at the request of Berg, who took office in May. "
+            "Governor Kim Jae-won had asked the WHO for vaccine support.")
+    answer = reader_answerer.answer("Who did Governor Kim hold talks with?", [passage(text)])
+    assert answer.short_answer == {"text": "Anna Berg", "n": 1, "start": 58, "end": 67}
+
+
+def test_a_hyphenated_given_name_is_answered_whole(reader_answerer):
+    # spaCy's entity stops at the hyphen: "Han Duck"
+    text = "The ferry contract was signed by port director Han Duck-soo on Friday."
+    answer = reader_answerer.answer("Who signed the ferry contract?", [passage(text)])
+    assert answer.short_answer is not None and answer.short_answer["text"] == "Han Duck-soo"
+
+
 @pytest.mark.parametrize(
     ("question", "labels"),
     [
