@@ -25,7 +25,16 @@ from dataclasses import dataclass, field, replace
 
 from bot.answer import ABSTAIN_TEXT, Answer, Answerer, Citation, Passage
 from bot.llm_verify import strip_markers
-from bot.reader import Entity, Features, Reader, answer_type, capital_aliases, resolve_role, weighted_score
+from bot.reader import (
+    Entity,
+    Features,
+    Reader,
+    answer_type,
+    capital_aliases,
+    resolve_role,
+    weighted_score,
+    with_quoted_titles,
+)
 from index.text import (
     NOT_PERSON_FIRST,
     SPEECH_QUESTION,
@@ -305,7 +314,7 @@ class ExtractiveAnswerer(Answerer):
         rank_prior: float = 0.15,
         reader: Reader | None = None,
         min_semantic: float = 0.45,
-        secondary_margin: float = 1.0,
+        secondary_margin: float = 0.65,  # in score units of the fitted weights (benchmarks/reader_weights.py grid)
         min_sentence_similarity: float = 0.6,
         one_per_passage: bool = True,
     ):
@@ -517,7 +526,10 @@ class ExtractiveAnswerer(Answerer):
         if q.labels and cands:
             cands.sort(key=lambda c: -partial(c))
             tagged = cands[: reader.max_tagged]
-            found = reader.tagger.entities([c.sentence.text for c in tagged])
+            found = [
+                with_quoted_titles(c.sentence.text, ents)
+                for c, ents in zip(tagged, reader.tagger.entities([c.sentence.text for c in tagged]), strict=True)
+            ]
             for c, ents in zip(tagged, found, strict=True):
                 c.features.entities = ents
                 c.features.type = _type_fit(_typed_entities(ents, q, question_lower, c.sentence.text), q)
@@ -806,7 +818,7 @@ def _short_answer(
     for n, s in enumerate(chosen, start=1):
         ents = entities.get(id(s))
         if ents is None:
-            ents = reader.tagger.entities([s.text])[0]
+            ents = with_quoted_titles(s.text, reader.tagger.entities([s.text])[0])
         outlet = _entity_key(s.source) if s.source else None
         found = [e for e in _typed_entities(ents, q, question_lower, s.text) if _entity_key(e.text) != outlet]
         if not found:
