@@ -25,8 +25,9 @@ expressions, capitalised names, places after a preposition).
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -381,6 +382,28 @@ class SpacyTagger:
         return [self._cache[t] for t in texts]
 
 
+class LazyTagger:
+    """An entity tagger built at the first question that needs entities, so that processes that
+    never answer (`newsbot index`, `fetch`) never load spaCy. `load` returns the tagger to use."""
+
+    def __init__(self, load: Callable[[], EntityTagger]):
+        self._load = load
+        self._inner: EntityTagger | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def inner(self) -> EntityTagger:
+        """The tagger itself, built on first use."""
+        with self._lock:
+            if self._inner is None:
+                self._inner = self._load()
+            return self._inner
+
+    def entities(self, texts: Sequence[str]) -> list[tuple[Entity, ...]]:
+        """The entities of each text, in order (see `SpacyTagger`, `RuleTagger`)."""
+        return self.inner.entities(texts)
+
+
 # --- features and scoring ---------------------------------------------------------------------
 
 FEATURES = ("semantic", "lexical", "type", "speaker", "passage", "rank")
@@ -531,7 +554,6 @@ class Reader:
     synonyms: Synonyms = field(default_factory=Synonyms.default)
     max_candidates: int = 12
     max_tagged: int = 6
-    uses_spacy: bool = False
     rows: int = 10  # candidate rows kept in `Answer.reader` for the developer view
     # The short answer may come from an uncited tagged candidate, whose sentence is then cited.
     short_from_candidates: bool = True

