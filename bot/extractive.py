@@ -331,6 +331,11 @@ class ExtractiveAnswerer(Answerer):
         self.min_sentence_similarity = min_sentence_similarity
         self.one_per_passage = one_per_passage
 
+    def warm_up(self) -> None:
+        """Load the reader's entity tagger (spaCy) now rather than at the first question."""
+        if self.reader is not None:
+            self.reader.tagger.entities(["Warm up."])
+
     def answer(
         self,
         question: str,

@@ -300,6 +300,18 @@ def test_the_spacy_pipeline_is_loaded_at_the_first_question_not_at_start(monkeyp
     assert loads == [1]
 
 
+def test_warming_up_the_answerer_loads_the_spacy_pipeline_once(monkeypatch):
+    loads = []
+    monkeypatch.setattr("bot.wiring.load_nlp", lambda: loads.append(1))
+    answerer = ExtractiveAnswerer(reader=build_reader(HashingEmbedder()))
+    answerer.warm_up()  # what `newsbot serve` does at start, so the first journalist does not wait
+    assert loads == [1]
+    answerer.answer(
+        "When will the harbour tunnel open?", [passage("The harbour tunnel will open on June 14, officials said.")]
+    )
+    assert loads == [1]
+
+
 def test_the_spacy_tagger_runs_ner_only(nlp):
     assert nlp.pipe_names == ["tok2vec", "ner"]
     tagger = SpacyTagger(nlp)
