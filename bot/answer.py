@@ -165,3 +165,6 @@ class Answerer(ABC):
     ) -> Answer:
         """`question` is what the user typed; `query` the standalone form after follow-up resolution;
         `avoid` holds sentences already given in this conversation ("What else did he say?")."""
+
+    def warm_up(self) -> None:
+        """Load what the first answer would otherwise wait for (servers call this at start)."""

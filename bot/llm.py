@@ -181,6 +181,10 @@ class LLMAnswerer(Answerer):
         self.name = f"llm:{model_name(chat_model)}"
         self._chain = build_answer_chain(chat_model)
 
+    def warm_up(self) -> None:
+        """Warm the fallback answerer (the model server is not called)."""
+        self.fallback.warm_up()
+
     def answer(
         self,
         question: str,

@@ -301,9 +301,11 @@ class NewsroomService(Newsroom):
         return self.retriever.passage(chunk_id)
 
     def warm_up(self) -> None:
-        """Load the model and bring the lexical index in step before the first question."""
+        """Load the models (embedding, the reader's spaCy) and bring the lexical index in step
+        before the first question."""
         self.retriever.refresh(force=True)
         self.retriever.retrieve("warm up", k=1)
+        self.answerer.warm_up()
 
     def is_empty(self) -> bool:
         """True when nothing has been indexed yet (first use)."""

@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     embedding_model: str = "packaged"
     embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx"
-    embedding_batch_size: int = Field(64, ge=1, le=4096)
+    embedding_batch_size: int = Field(4, ge=1, le=4096)  # small batches: fastest and leanest for ONNX on CPU (docs/benchmarks.md)
     embedding_cache: bool = True
     chroma_host: str | None = None
     chroma_port: int | None = Field(None, ge=1, le=65535)

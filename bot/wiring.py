@@ -150,14 +150,20 @@ def load_nlp():
 
 def build_reader(embedder: Embedder, *, nlp=None, load: bool = True):
     """The reader (`bot.reader.Reader`): sentence similarity through `embedder` (its on-disk cache
-    left out: sentences are not worth storing) and spaCy's entities when available."""
-    from bot.reader import Reader, RuleTagger, SentenceVectors, SpacyTagger
+    left out: sentences are not worth storing) and spaCy's entities when available, loaded at the
+    first question that needs them (`nlp` given: that pipeline; `load=False`: rules only)."""
+    from bot.reader import LazyTagger, Reader, RuleTagger, SentenceVectors, SpacyTagger
 
-    if nlp is None and load:
-        nlp = load_nlp()
+    def spacy_or_rules():  # noqa: ANN202 - an EntityTagger
+        loaded = load_nlp()
+        return SpacyTagger(loaded) if loaded is not None else RuleTagger()
+
     inner = getattr(embedder, "inner", embedder)
-    tagger = SpacyTagger(nlp) if nlp is not None else RuleTagger()
-    return Reader(vectors=SentenceVectors(inner), tagger=tagger, uses_spacy=nlp is not None)
+    if nlp is not None:
+        tagger = SpacyTagger(nlp)
+    else:
+        tagger = LazyTagger(spacy_or_rules) if load else RuleTagger()
+    return Reader(vectors=SentenceVectors(inner), tagger=tagger)
 
 
 def build_newsroom(

@@ -197,7 +197,7 @@ class OnnxEmbedder(Embedder):
         model: str = PACKAGED_MODEL,
         *,
         quantized: bool = False,
-        batch_size: int = 64,
+        batch_size: int = 4,
         cache_dir: Path | None = None,
         threads: int | None = None,
     ):

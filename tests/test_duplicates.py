@@ -108,6 +108,21 @@ def test_three_wire_copies_index_as_one_cluster_and_are_cited_once_with_also_in(
            "also in: Daily Planet 2026-08-02, Coast Courier 2026-08-03" in text
 
 
+def test_a_no_change_reindex_keeps_the_clusters_without_clustering_again(env, monkeypatch):
+    assert run_json("index")["duplicates"] == 2
+
+    def no_clustering(items):
+        raise AssertionError("a no-change reindex clustered again")
+
+    monkeypatch.setattr("index.dedup.clusters", no_clustering)
+    again = run_json("index")
+    assert (again["added"], again["updated"], again["unchanged"], again["duplicates"]) == (0, 0, 5, 2)
+    # one changed article is clustered again, with the others' stored signatures
+    (env / "feature.json").write_text(json.dumps({**ARTICLES["feature.json"], "title": "New title"}))
+    with pytest.raises(AssertionError, match="clustered again"):
+        CliRunner().invoke(cli, ["index", "--json"], catch_exceptions=False)
+
+
 def test_copies_are_not_embedded_and_the_next_copy_takes_over_when_the_original_goes(env):
     first = run_json("index")
     assert first["embedded_chunks"] == first["chunks"]

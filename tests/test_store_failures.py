@@ -36,7 +36,7 @@ WORDS = (
     "minister election budget inflation court police hospital school energy climate market bank "
     "trade union river city harbour ferry council bridge"
 ).split()
-QUESTION = "What did the minister say about the budget and inflation?"
+QUESTION = "What about the budget and inflation?"  # answered from the random-word corpus
 
 
 def write_corpus(folder: Path, articles: int, *, seed: int = 7) -> Path:

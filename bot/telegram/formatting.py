@@ -17,12 +17,12 @@ from datetime import datetime
 from bot.answer import ABSTAIN_TEXT, Answer, Citation, Passage
 from bot.formatting_text import report_lines
 from index.models import IndexProgress, IndexReport, IndexStats
+from index.text import sentence_spans
 
 MESSAGE_LIMIT = 4096  # Telegram's limit, in UTF-16 code units
 MAX_TITLE_CHARS = 200
 MAX_OUTLETS_LISTED = 40
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 _TAG = re.compile(r"<[^<>]*>")
 
 
@@ -98,15 +98,17 @@ def _text_atoms(text: str, sep: str, limit: int) -> list[tuple[str, str]]:
     return atoms
 
 
-_SPLITTERS = (_SENTENCE_END, re.compile(r"\s+"))
+_WHITESPACE = re.compile(r"\s+")
 
 
 def _fit(text: str, sep: str, limit: int, level: int) -> list[tuple[str, str]]:
     escaped = escape(text)
     if utf16_len(escaped) <= limit:
         return [(sep, escaped)]
-    if level < len(_SPLITTERS):
-        pieces = [p for p in _SPLITTERS[level].split(text) if p]
+    if level < 2:
+        pieces = (
+            [text[s:e] for s, e, _ in sentence_spans(text)] if level == 0 else [p for p in _WHITESPACE.split(text) if p]
+        )
         if len(pieces) > 1:
             out: list[tuple[str, str]] = []
             for i, piece in enumerate(pieces):

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 
 from index.models import Article, Skip
-from index.text import replace_lone_surrogates
+from index.text import replace_lone_surrogates, sentence_spans
 
 BINARY_SNIFF_BYTES = 8192
 TITLE_FROM_SENTENCE_MAX = 120
@@ -25,7 +25,7 @@ _TRAILING_WS_RE = re.compile(r"[^\S\n]+(?=\n|\Z)")
 _BLANK_LINES_RE = re.compile(r"\n{3,}")
 _INLINE_WS_RE = re.compile(r"\s+")
 # A sentence end: terminal punctuation, optional closing quotes/brackets, then whitespace.
-_SENTENCE_END_RE = re.compile(r"[.!?。！？…][\"'”’)\]]*(?=\s)")
+_SENTENCE_CLOSERS = frozenset(".!?。！？…\"'”’)]")  # what a whole sentence ends with
 _AUTHOR_SEP_RE = re.compile(r"\s*(?:[,;&]|\band\b)\s*", re.IGNORECASE)
 _AUTHOR_BY_RE = re.compile(r"^by\s+", re.IGNORECASE)
 
@@ -116,9 +116,10 @@ def truncate_body(body: str, max_chars: int) -> tuple[str, str | None]:
     window = body[: max_chars + 1]  # one extra char so a boundary right at max_chars is seen
     cut = window.rfind("\n\n", 0, max_chars + 1)
     tail_start = max(cut, 0)
-    for match in _SENTENCE_END_RE.finditer(window, tail_start):
-        if match.end() <= max_chars:
-            cut = max(cut, match.end())
+    for _, end, _ in sentence_spans(window[tail_start:]):
+        end += tail_start
+        if end <= max_chars and window[end - 1] in _SENTENCE_CLOSERS:
+            cut = max(cut, end)
     if cut <= 0:
         cut = max(window.rfind(" ", 0, max_chars + 1), window.rfind("\n", 0, max_chars + 1))
     if cut <= 0:
@@ -135,8 +136,8 @@ def first_sentence(body: str, limit: int = TITLE_FROM_SENTENCE_MAX) -> str:
     paragraph_end = head.find("\n\n")
     if paragraph_end != -1:
         head = head[:paragraph_end]
-    match = _SENTENCE_END_RE.search(head + " ")
-    sentence = one_line(head[: match.end()] if match else head)
+    spans = sentence_spans(head)
+    sentence = one_line(head[: spans[0][1]] if spans else head)
     if len(sentence) <= limit:
         return sentence
     cut = sentence.rfind(" ", 0, limit)
