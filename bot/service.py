@@ -158,36 +158,17 @@ class NewsroomService(Newsroom):
         return tl.compose(question, query, speaker, found, self.retriever.passage)
 
     def _add_earlier_statements(self, answer: Answer, standalone: str, filters: Filters) -> None:
-        """"What did X say about Y?": after the best answer, X's earlier statements on Y, each cited."""
+        """"What did X say about Y?": the best answer's article first, then X's other dated
+        statements on Y ("Earlier statements", "Later statements"), each cited."""
         m = SPEECH_QUESTION.match(standalone)
-        if not m or not answer.citations or self.statements is None:
+        if not m or not answer.citations or answer.short_answer is not None or self.statements is None:
             return
         speaker = tl.resolve_speaker(self.statements, m.group("x"))
         if speaker is None:
             return
-        first = answer.citations[0].passage
-        if first.published_at is None:
-            return
-        cited_day = first.published_at.date()
-        quoted = {" ".join((c.quote or "").split()) for c in answer.citations}
         topic = " ".join(content_terms(m.group("rest")))
-        earlier = [
-            s for s in tl.find_statements(self.statements, speaker, topic=topic, source=filters.source)
-            if (day := tl.statement_date(s)) is not None and day < cited_day
-            and " ".join(s.statement.text.split()) not in quoted
-        ][-tl.MAX_EARLIER:]
-        lines = []
-        for s in earlier:
-            passage = self.retriever.passage(s.statement.chunk_id)
-            if passage is None:
-                continue
-            n = len(answer.citations) + 1
-            answer.citations.append(Citation(n=n, passage=passage, quote=s.statement.text))
-            if passage.chunk_id not in {p.chunk_id for p in answer.retrieved}:
-                answer.retrieved.append(passage)
-            lines.append(tl.statement_line(s, n))
-        if lines:
-            answer.text = answer.text + "\nEarlier statements:\n" + "\n".join(lines)
+        found = tl.find_statements(self.statements, speaker, topic=topic, source=filters.source)
+        tl.add_other_statements(answer, found, self.retriever.passage)
 
     def quotes(
         self,

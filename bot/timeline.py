@@ -400,3 +400,52 @@ def compose(
         statements=rows,
         timeline=timeline,
     )
+
+
+_CITED_PART = re.compile(r"(.+?) \[(\d+)\](?: |$)")
+
+
+def add_other_statements(
+    answer: Answer, statements: Sequence[StoredStatement], passage_of: Callable[[str], Passage | None]
+) -> None:
+    """Rework a "What did X say about Y?" answer around the statement index: the best answer's
+    own article stays first; X's other statements on Y follow as dated lines under "Earlier
+    statements:" (the `MAX_EARLIER` latest before that article's day, oldest first) and "Later
+    statements:", each its own citation. Sentences the reader had stacked from other articles
+    leave the body: undated there, they are dated in the lists when they are X's statements."""
+    first = answer.citations[0].passage
+    if first.published_at is None:
+        return
+    parts = _CITED_PART.findall(answer.text)
+    if "\n" in answer.text or " ".join(f"{t} [{n}]" for t, n in parts) != answer.text:
+        return  # not a plain run of cited sentences: leave it as the answerer made it
+    kept = [(t, answer.citations[int(n) - 1]) for t, n in parts
+            if answer.citations[int(n) - 1].passage.article_id == first.article_id]
+    citations = [Citation(n=i, passage=c.passage, quote=c.quote) for i, (_, c) in enumerate(kept, start=1)]
+    body = " ".join(f"{t} [{i}]" for i, (t, _) in enumerate(kept, start=1))
+    day = first.published_at.date()
+    quoted = {" ".join((c.quote or "").split()) for c in citations}
+    others = [s for s in statements if s.statement.article_id != first.article_id
+              and " ".join(s.statement.text.split()) not in quoted and statement_date(s) is not None]
+    earlier = [s for s in others if statement_date(s) < day][-MAX_EARLIER:]  # type: ignore[operator]
+    later = [s for s in others if statement_date(s) >= day][:MAX_EARLIER]  # type: ignore[operator]
+    retrieved = {p.chunk_id for p in answer.retrieved}
+    sections = []
+    for heading, group in (("Earlier statements:", earlier), ("Later statements:", later)):
+        lines = []
+        for s in group:
+            passage = passage_of(s.statement.chunk_id)
+            if passage is None:
+                continue
+            n = len(citations) + 1
+            citations.append(Citation(n=n, passage=passage, quote=s.statement.text))
+            if passage.chunk_id not in retrieved:
+                answer.retrieved.append(passage)
+                retrieved.add(passage.chunk_id)
+            lines.append(statement_line(s, n))
+        if lines:
+            sections.append("\n".join([heading, *lines]))
+    if not sections and len(kept) == len(parts):
+        return
+    answer.text = "\n".join([body, *sections])
+    answer.citations = citations

@@ -172,9 +172,16 @@ def article_statements(chunks: Sequence[ChunkLike]) -> list[Statement]:
     known = {key for key, names in full.items() if any(" " in n for n in names)} | set(roles)
 
     def canonical(words: list[str]) -> tuple[str, str]:
+        # A full name stays itself (Tom Marsh is not Helen Marsh); a bare surname becomes the one
+        # full name the article gives it, and stays bare when the article has two.
         key = lemma(words[-1])
-        name = max(full.get(key, [" ".join(words)]), key=lambda n: (len(n.split()), len(n)))
-        return name, key
+        given = " ".join(words)
+        if len(words) > 1:
+            longer = [n for n in full.get(key, []) if n == given or n.endswith(" " + given)]
+            return max(longer, key=lambda n: (len(n.split()), len(n)), default=given), key
+        fulls = {n for n in full.get(key, []) if len(n.split()) > 1}
+        widest = {n for n in fulls if not any(m != n and m.endswith(" " + n) for m in fulls)}
+        return (next(iter(widest)) if len(widest) == 1 else given), key
 
     out: list[Statement] = []
     last: tuple[int, str, str] | None = None  # (sentence index, speaker, key) of the last statement

@@ -655,11 +655,14 @@ ANAPHOR_START = re.compile(
 
 # A cheap lexical filter for reported speech: a speech verb or a quotation mark.
 _QUOTE_MARKS = "\"“”«»"
-_SPEECH_WORD = re.compile(r"\b(?:" + "|".join(sorted(SPEECH_VERBS, key=len, reverse=True)) + r")\b", re.IGNORECASE)
+_SPEECH_WORD = re.compile(
+    r"\b(?:according to|" + "|".join(sorted(SPEECH_VERBS, key=len, reverse=True)) + r")\b", re.IGNORECASE
+)
 
 
 def may_report_speech(text: str) -> bool:
-    """True when `text` has a speech verb or a quotation mark (the filter before attribution)."""
+    """True when `text` has a speech verb, "according to" or a quotation mark (the filter before
+    attribution)."""
     return any(q in text for q in _QUOTE_MARKS) or _SPEECH_WORD.search(text) is not None
 
 

@@ -196,14 +196,20 @@ def test_a_date_bounded_question(env):
     assert [quote for _, _, quote in cited(between)] == [A2_HELEN, A3_S1, A3_S2, A4_HELEN]
 
 
-def test_a_follow_up_narrows_the_outlet_then_goes_back_in_time(env):
-    result = CliRunner().invoke(
-        cli, ["repl", "--json"],
-        input="What has Helen Marsh said about passports?\nonly Reuters\nand before that?\n:quit\n",
-        catch_exceptions=False,
-    )
+def repl_answers(*lines: str) -> list[dict]:
+    """The REPL fed `lines`, each question followed by `:json`; the JSON of each answer."""
+    script = "".join(f"{line}\n:json\n" for line in lines) + ":quit\n"
+    result = CliRunner().invoke(cli, ["repl"], input=script, catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    answers = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    decoder, out, text, at = json.JSONDecoder(), [], result.stdout, 0
+    while (start := text.find("\n{", at)) != -1:
+        data, at = decoder.raw_decode(text, start + 1)
+        out.append(data)
+    return out
+
+
+def test_a_follow_up_narrows_the_outlet_then_goes_back_in_time(env):
+    answers = repl_answers("What has Helen Marsh said about passports?", "only Reuters", "and before that?")
     assert len(answers) == 3
     assert lines_of(answers[1]) == [
         "What Helen Marsh has said about passports, oldest first:",
@@ -213,6 +219,13 @@ def test_a_follow_up_narrows_the_outlet_then_goes_back_in_time(env):
     # "and before that?" keeps the outlet and asks for what came before 2 Nov: nothing from Reuters.
     assert answers[2]["abstained"] is True
     assert answers[2]["warnings"] == ["abstained: no statement by Helen Marsh about passports in the coverage"]
+
+
+def test_and_before_that_lists_the_statements_before_the_oldest_shown(env):
+    answers = repl_answers("What has Helen Marsh said about passports since 12 October?", "and before that?")
+    assert [quote for _, _, quote in cited(answers[0])] == [A3_S1, A3_S2, A5_S1, A5_S2]
+    assert [quote for _, _, quote in cited(answers[1])] == [A1_S1, A1_S2]
+    assert lines_of(answers[1])[0] == "What Helen Marsh has said about passports, oldest first:"
 
 
 def test_a_role_phrased_question(env):
@@ -273,22 +286,35 @@ def test_an_edited_article_updates_and_a_removed_one_drops_its_statements(env):
     assert [s["article_id"] for s in helen["statements"]] == ["a2", "a4"]
 
 
-def test_what_did_x_say_keeps_the_best_answer_first_then_earlier_statements(tmp_path, monkeypatch):
-    corpus = seed_cli_env(tmp_path, monkeypatch)
-    write_corpus(corpus, [{
+LAMMY_EARLIER = [
+    {
+        "id": "lammy-aug",
+        "title": "Lammy on travel documents",
+        "source": "Daily Post",
+        "published_at": "2024-08-14T10:00:00+00:00",
+        "body": "David Lammy said the new passports would carry a chip from next year.",
+    },
+    {
         "id": "lammy-sept",
         "title": "Lammy on border checks",
         "source": "Reuters",
         "published_at": "2024-09-30T10:00:00+00:00",
         "body": "Foreign Secretary David Lammy said checks on passports at the border would be tightened.",
-    }], name="lammy.jsonl")
+    },
+]
+
+
+def test_what_did_x_say_keeps_the_best_answer_first_then_earlier_statements(tmp_path, monkeypatch):
+    corpus = seed_cli_env(tmp_path, monkeypatch)
+    write_corpus(corpus, LAMMY_EARLIER, name="lammy.jsonl")
     answer = ask_json("What did Lammy say about passports?")
     lines = lines_of(answer)
     assert lines[0].startswith("Secretary Lammy stated that Russia is even using counterfeit passports")
-    assert lines[0].endswith(" [1]")
+    assert lines[0].endswith(" [1]") and "[2]" not in lines[0]
     assert lines[1:] == [
         "Earlier statements:",
-        f"30 Sep 2024 · Reuters · Foreign Secretary David Lammy said checks on passports at the border would be tightened. [{len(answer['citations'])}]",
+        "14 Aug 2024 · Daily Post · David Lammy said the new passports would carry a chip from next year. [2]",
+        "30 Sep 2024 · Reuters · Foreign Secretary David Lammy said checks on passports at the border would be tightened. [3]",
     ]
-    assert answer["citations"][-1]["article_id"] == "lammy-sept"
+    assert [c["article_id"] for c in answer["citations"]][1:] == ["lammy-aug", "lammy-sept"]
     assert "statements" not in answer  # not a timeline answer
