@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from index.text import (
+    SPEAKER_AFTER_VERB,
     SPEECH_VERBS,
     TOKEN_RE,
     is_capitalised,
@@ -44,6 +45,25 @@ _TRAILING_PRONOUN = re.compile(
     r"[,.!?…][\"”’']\s+(?:he|she|they)\s+(?:" + "|".join(sorted(SPEECH_VERBS)) + r")\b", re.IGNORECASE
 )
 _OPENING_QUOTES = "\"“«"
+_QUOTE_CHARS = "\"“”«»"
+# A name followed by one of these (or by another lower-case plural) modifies the speaker rather
+# than being it: "Republican lawmakers said", "U.S. officials said", "Biden administration
+# officials said". Verbs after a name ("Marsh welcomed the deal and said") keep it the speaker.
+_SPEAKER_NOUNS = frozenset(
+    """
+    administration agency army authority campaign command committee council court department
+    government health media military ministry office official police press prosecutor spokesman
+    spokeswoman spokesperson state team
+    """.split()
+)
+_NOT_PLURAL_NOUNS = frozenset("has was is does says adds tells always perhaps as thus".split())
+
+
+def _modifies_speaker(word: str) -> bool:
+    """True when lower-case `word` after a name makes the name a modifier of the speaker."""
+    if word in SPEECH_VERBS or word in _NOT_PLURAL_NOUNS:
+        return False
+    return word in _SPEAKER_NOUNS or (word.endswith("s") and not word.endswith("ss") and len(word) > 3)
 
 
 class ChunkLike(Protocol):
@@ -90,7 +110,8 @@ class _Sentence:
 
 def _name_groups(text: str) -> list[tuple[list[str], int, int]]:
     """(words, first token index, last token index) of the capitalised name groups of a sentence;
-    titles end a group and are left out, a possessive ends it."""
+    titles end a group and are left out, a possessive ends it; "of" between capitalised words
+    joins them ("Department of Health")."""
     found = list(TOKEN_RE.finditer(text))
     groups: list[tuple[list[str], int, int]] = []
     current: list[str] = []
@@ -98,6 +119,13 @@ def _name_groups(text: str) -> list[tuple[list[str], int, int]]:
     for i, m in enumerate(found):
         tok = m.group(0)
         joined = i > 0 and text[found[i - 1].end() : m.start()] in (" ", "-")
+        if (
+            tok == "of" and current and joined and i + 1 < len(found)
+            and text[m.end() : found[i + 1].start()] == " "
+            and is_capitalised(found[i + 1].group(0)) and not is_title(found[i + 1].group(0))
+        ):
+            current.append(tok)  # "Department of Health", "Bank of England"
+            continue
         name_like = is_capitalised(tok) and not is_title(tok) and not tok.isdigit()
         if current and not (name_like and joined):
             groups.append((current, first, i - 1))
@@ -105,6 +133,8 @@ def _name_groups(text: str) -> list[tuple[list[str], int, int]]:
         if name_like:
             if not current:
                 first = i
+                if i >= 2 and found[i - 1].group(0) == "of" and is_title(found[i - 2].group(0)):
+                    continue  # "Secretary of State Antony Blinken": "State" belongs to the title
             word = strip_possessive(tok)
             current.append(word)
             if word != tok:
@@ -119,25 +149,86 @@ def _speaker_group(text: str, toks: list[str], known: set[str]) -> tuple[list[st
     """The name group positioned as the speaker of a sentence, its reporting verb and the index
     of its last word, or None.
 
-    A single word opening the sentence ("Officials said") counts only when the article names a
-    person with that surname elsewhere.
+    The name must stand right by its verb: "Marsh said", "Marsh also told", "Marsh, the foreign
+    secretary, said", "said Marsh", "said the union's leader, Tom Marsh", "according to (Secretary)
+    Marsh". A name followed by a plural or a speaker noun ("Republican lawmakers said") modifies
+    the speaker; a passive verb ("Jackson was confirmed") reports no speech. A single word opening
+    the sentence ("Officials said") counts only when the article names a person with that surname
+    elsewhere.
     """
     lower = [t.lower() for t in toks]
-    verbs = [i for i, t in enumerate(lower) if t in SPEECH_VERBS]
+    spans = [(m.start(), m.end()) for m in TOKEN_RE.finditer(text)]
+    verbs = [i for i, t in enumerate(lower) if t in SPEECH_VERBS and not (i > 0 and lower[i - 1] in _PASSIVE)]
     best: tuple[int, int, list[str], str, int] | None = None
     for words, first, last in _name_groups(text):
-        if not speaker_at(lower, last):
+        after = lower[last + 1] if last + 1 < len(lower) else ""
+        if after and toks[last + 1][:1].islower() and _modifies_speaker(after):
             continue
         if len(words) == 1 and first == 0 and lemma(words[0]) not in known:
             continue
-        if not verbs:
-            distance, verb = abs(last - first), ""  # "according to X"
-        else:
-            near = min(verbs, key=lambda v: (abs(v - last), v))
-            distance, verb = abs(near - last), lower[near]
-        if best is None or distance < best[0]:
-            best = (distance, first, words, verb, last)
+        found: tuple[int, str] | None = None  # (distance, verb)
+        for v in verbs:
+            if v > last and _joined_before_verb(text, lower, spans, last, v):
+                found = (v - last, lower[v])
+                break
+        if found is None:
+            before = [
+                v for v in verbs
+                if v < first and lower[v] in SPEAKER_AFTER_VERB and _joined_after_verb(text, toks, spans, v, first)
+            ]
+            if before:
+                found = (first - before[-1], lower[before[-1]])
+        if found is None and _according_to(toks, lower, first):
+            found = (1, "")
+        if found is not None and (best is None or found[0] < best[0]):
+            best = (found[0], first, words, found[1], last)
     return None if best is None else (best[2], best[3], best[4])
+
+
+_PASSIVE = frozenset("was were is are be been being".split())
+_WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
+# Lower-case words that may stand between a speaker's name and the verb ("Marsh also said",
+# "Biden on Tuesday said", "Trump has repeatedly claimed").
+_BETWEEN_NAME_AND_VERB = frozenset(
+    """
+    also has had have would will could should may might then later earlier again once previously
+    recently repeatedly initially further still on in last this week night morning afternoon evening
+    today yesterday
+    """.split()
+) | _WEEKDAYS
+
+
+def _joined_before_verb(text: str, lower: list[str], spans: list[tuple[int, int]], last: int, v: int) -> bool:
+    """True when the name ending at token `last` is the subject of the verb at token `v`: only
+    adverbs, auxiliaries and times between them, or an appositive set off by commas."""
+    between = lower[last + 1 : v]
+    if len(between) <= 4 and all(w in _BETWEEN_NAME_AND_VERB or w.endswith("ly") for w in between):
+        return True
+    if 2 <= len(between) <= 8 and between[-1] == "and" and between[0].endswith("ed") and "," not in text[
+        spans[last][1] : spans[v][0]
+    ]:
+        return True  # "Marsh welcomed the deal and said"
+    gap = text[spans[last][1] : spans[v][0]].strip()
+    return len(between) <= 14 and gap.startswith(",") and gap.endswith(",") and not any(w in SPEECH_VERBS for w in between)
+
+
+def _joined_after_verb(text: str, toks: list[str], spans: list[tuple[int, int]], v: int, first: int) -> bool:
+    """True when the name starting at token `first` is the speaker of the verb before it ("said
+    Marsh", "said Foreign Secretary Helen Marsh", "said the union's leader, Tom Marsh")."""
+    between = toks[v + 1 : first]
+    if len(between) > 5 or any(t.lower() in SPEECH_VERBS for t in between):
+        return False
+    gap = text[spans[v][1] : spans[first][0]]
+    if any(c in gap for c in ".;:!?\"“”"):
+        return False
+    return all(t[:1].islower() or is_title(t) for t in between)
+
+
+def _according_to(toks: list[str], lower: list[str], first: int) -> bool:
+    """ "according to Marsh", "according to Secretary Marsh"."""
+    if first >= 2 and lower[first - 2 : first] == ["according", "to"]:
+        return True
+    return first >= 3 and lower[first - 3 : first - 1] == ["according", "to"] and is_title(toks[first - 1])
 
 
 def article_statements(chunks: Sequence[ChunkLike]) -> list[Statement]:
@@ -179,14 +270,24 @@ def article_statements(chunks: Sequence[ChunkLike]) -> list[Statement]:
         if len(words) > 1:
             longer = [n for n in full.get(key, []) if n == given or n.endswith(" " + given)]
             return max(longer, key=lambda n: (len(n.split()), len(n)), default=given), key
-        fulls = {n for n in full.get(key, []) if len(n.split()) > 1}
-        widest = {n for n in fulls if not any(m != n and m.endswith(" " + n) for m in fulls)}
-        return (next(iter(widest)) if len(widest) == 1 else given), key
+        mentions = [n for n in full.get(key, []) if len(n.split()) > 1]
+        widest = [n for n in mentions if not any(m != n and m.endswith(" " + n) for m in mentions)]
+        if not widest:
+            return given, key
+        # Two full names with the surname ("Joe Biden", "Hunter Biden"): the bare surname is the
+        # one the article names most, when it names them clearly more (else it stays bare).
+        counts = {n: widest.count(n) for n in dict.fromkeys(widest)}
+        ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+        if len(ranked) == 1 or ranked[0][1] >= 2 * ranked[1][1]:
+            return ranked[0][0], key
+        return given, key
 
     out: list[Statement] = []
     last: tuple[int, str, str] | None = None  # (sentence index, speaker, key) of the last statement
     for i in flagged:
         s = sentences[i]
+        if s.text.rstrip().endswith((":", "?")) and not any(q in s.text for q in _QUOTE_CHARS):
+            continue  # a heading or the reporter's question ("What has the Justice Department said?")
         toks = TOKEN_RE.findall(s.text)
         found = _speaker_group(s.text, toks, known)
         trailing = _TRAILING_PRONOUN.search(s.text) is not None
