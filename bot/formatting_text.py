@@ -3,7 +3,11 @@ is also what Telegram's reindex summary is made of."""
 
 from __future__ import annotations
 
+import calendar
+import io
+import shutil
 import textwrap
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,8 +21,13 @@ _QUOTE_MAX = 400
 _PASSAGE_MAX = 300
 
 
-def format_answer(answer: Answer) -> str:
-    """The answer text, then its numbered sources; an abstention or chit-chat has no sources."""
+def format_answer(answer: Answer, width: int | None = None) -> str:
+    """The answer text, then its numbered sources; an abstention or chit-chat has no sources.
+
+    A timeline answer prints its statements as a table (date, outlet, statement, marker), then
+    one source line per citation (the quoted sentence is already in the table)."""
+    if answer.statements and not answer.abstained:
+        return format_timeline(answer, width)
     lines = [answer.text]
     if answer.fallback_reason:
         lines.append(f"(the LLM answer failed: {answer.fallback_reason}; showing the extractive answer)")
@@ -26,6 +35,39 @@ def format_answer(answer: Answer) -> str:
         lines.append("")
         lines.append(format_sources(answer))
     return "\n".join(lines)
+
+
+def format_timeline(answer: Answer, width: int | None = None) -> str:
+    """A timeline answer: its heading line, a table of its statements, any "more not listed"
+    note, then `[n] outlet · date · title · url` per citation. `width` defaults to the
+    terminal's (100 columns when there is none)."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    lines = answer.text.split("\n")
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for name, kwargs in (("Date", {"no_wrap": True}), ("Outlet", {}), ("Statement", {"ratio": 1}), ("", {"no_wrap": True})):
+        table.add_column(name, **kwargs)
+    for row in answer.statements:
+        published = row.get("published_at")
+        day = _day(published) if isinstance(published, str) else "undated"
+        table.add_row(day, str(row.get("source") or "unknown outlet"), " ".join(str(row["text"]).split()), f"[{row['n']}]")
+    out = io.StringIO()
+    columns = width or shutil.get_terminal_size((100, 24)).columns
+    Console(file=out, width=columns, color_system=None, emoji=False, highlight=False, markup=False).print(table)
+    notes = [line for line in lines[1:] if line.startswith("(")]
+    sources = [f"[{c.n}] {source_line(c.passage)}" for c in sorted(answer.citations, key=lambda c: c.n)]
+    return "\n".join([lines[0], out.getvalue().rstrip("\n"), *notes, "", *sources])
+
+
+def _day(iso: str) -> str:
+    """`21 Oct 2024` from an ISO date-time, as the article gives its day."""
+    try:
+        d = datetime.fromisoformat(iso).date()
+    except ValueError:
+        return iso
+    return f"{d.day} {calendar.month_abbr[d.month]} {d.year}"
 
 
 def format_sources(answer: Answer) -> str:

@@ -24,7 +24,8 @@ from index.statements import StoredStatement
 from index.text import MONTHS, TITLES, lemma, question_names, role_keys, tokens
 
 MAX_LISTED = 20  # statements listed in one answer; the rest are counted and can be asked for by date
-MAX_EARLIER = 5  # "Earlier statements" after a "What did X say about Y?" answer (the latest of them)
+MAX_EARLIER = 5
+_WORDS = re.compile(r"\w+")  # "Earlier statements" after a "What did X say about Y?" answer (the latest of them)
 
 
 class StatementIndex(Protocol):
@@ -325,7 +326,7 @@ def find_statements(
     seen: set[str] = set()
     out = []
     for s in found:
-        key = " ".join(s.statement.text.split()).lower()
+        key = " ".join(_WORDS.findall(s.statement.text.lower()))  # quotes and spacing aside
         if key not in seen:
             seen.add(key)
             out.append(s)

@@ -182,6 +182,24 @@ def test_the_other_marsh_has_his_own_timeline_and_never_appears_in_hers(env):
     ]
 
 
+def test_ask_prints_a_timeline_as_a_table_then_its_sources(env, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "120")
+    result = run("ask", "What has Tom Marsh said about the strike?")
+    assert result.exit_code == 0, result.output
+    assert [line.rstrip() for line in result.stdout.splitlines()] == [
+        "What Tom Marsh has said about the strike, oldest first:",
+        "Date          Outlet       Statement",
+        "─" * 91,
+        "5 Oct 2024    Reuters      Union leader Tom Marsh said members would not back down.     [1]",
+        "20 Oct 2024   KBS News     Tom Marsh said the union wanted a fair offer.                [2]",
+        "15 Nov 2024   Daily Post   According to Tom Marsh, the deal gave workers a fair rise.   [3]",
+        "",
+        "[1] Reuters · 2024-10-05 · Rail strike enters second week · https://news.example/a2",
+        "[2] KBS News · 2024-10-20 · Strike talks resume · https://news.example/a4",
+        "[3] Daily Post · 2024-11-15 · Rail strike ends after deal · https://news.example/a6",
+    ]
+
+
 def test_a_date_bounded_question(env):
     answer = ask_json("What has Helen Marsh said about passports since October 10?")
     assert lines_of(answer)[1:] == [
