@@ -23,7 +23,7 @@ from bot.answer import ABSTAIN_TEXT, Answer, Citation, Passage
 from index.statements import StoredStatement
 from index.text import MONTHS, TITLES, lemma, question_names, role_keys, tokens
 
-MAX_LISTED = 20  # statements listed in one answer; the rest are counted and can be asked for by date
+MAX_LISTED = 50  # statements listed in one answer; the rest are counted and can be asked for by date
 MAX_EARLIER = 5
 _WORDS = re.compile(r"\w+")  # "Earlier statements" after a "What did X say about Y?" answer (the latest of them)
 

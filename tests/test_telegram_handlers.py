@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import threading
+from dataclasses import replace
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -14,9 +16,11 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application
 
-from bot.answer import Answer
+from bot.answer import Answer, Citation
 from bot.core import ReindexBusy
 from bot.telegram.app import build_application, build_state
+from bot.telegram.formatting import utf16_len
+from bot.telegram.handlers import STALE_BUTTON
 from bot.telegram.state import STATE_KEY, BotState
 from index.models import IndexProgress, IndexReport, Skip
 
@@ -433,3 +437,78 @@ def test_state_lives_in_bot_data(tmp_path: Path) -> None:
     assert app.bot.token == TOKEN
     assert app.bot.base_url == api.base_url + TOKEN
     assert app.bot.base_file_url == api.base_url.replace("/bot", "/file/bot") + TOKEN
+
+
+def _timeline_answer(question: str, count: int, *, newest_first: bool = False) -> Answer:
+    """A timeline answer of `count` dated statements, each citing its own passage."""
+    passages = [replace(make_passage(1 + i % 28, source="KBS News"), chunk_id=f"c{i}") for i in range(1, count + 1)]
+    words = "the council will vote on the harbour bridge budget once the inspectors report back " * 2
+    lines = [f"What Anita Verhoeven has said about the bridge, {'newest' if newest_first else 'oldest'} first:"]
+    lines += [f"{i} Mar 2024 · KBS News · Statement {i}: {words.strip()}. [{i}]" for i in range(1, count + 1)]
+    return Answer(
+        question=question,
+        text="\n".join(lines),
+        citations=[Citation(n=i, passage=p, quote=f"Statement {i}.") for i, p in enumerate(passages, start=1)],
+        retrieved=passages,
+        statements=[{"speaker": "Anita Verhoeven", "published_at": f"2024-03-{i:02d}T09:00:00", "source": "KBS News",
+                     "text": f"Statement {i}.", "n": i} for i in range(1, count + 1)],
+        timeline={"speaker": "Anita Verhoeven", "topic": "the bridge", "newest_first": newest_first},
+    )
+
+
+def test_a_short_timeline_is_one_message_one_statement_a_line(tmp_path: Path) -> None:
+    question = "What has Verhoeven said about the bridge?"
+    newsroom = FakeNewsroom(answers={question: _timeline_answer(question, 2)})
+
+    async def body(api: FakeBotApi) -> None:
+        async with app_for(api, newsroom, tmp_path) as app:
+            await feed(app, text_message(question, user_id=MEMBER), 1)
+
+    api = run(body)
+    sent = api.calls_to("sendMessage")
+    assert len(sent) == 1
+    statement = "the council will vote on the harbour bridge budget once the inspectors report back " * 2
+    link = '<a href="https://news.example/bridge">'
+    assert sent[0].params["text"] == (
+        "<b>What Anita Verhoeven has said about the bridge, oldest first:</b>\n"
+        f"1 Mar 2024 · KBS News · Statement 1: {statement.strip()}. {link}[1]</a>\n"
+        f"2 Mar 2024 · KBS News · Statement 2: {statement.strip()}. {link}[2]</a>"
+    )
+    buttons = [b["callback_data"].split(":")[:2] for row in sent[0].params["reply_markup"]["inline_keyboard"] for b in row]
+    assert buttons == [["p", "1"], ["p", "2"], ["f", "u"], ["f", "d"]]
+
+
+def test_a_long_timeline_pages_with_older_and_newer_buttons(tmp_path: Path) -> None:
+    question = "What has Verhoeven said about the bridge?"
+    newsroom = FakeNewsroom(answers={question: _timeline_answer(question, 40)})
+
+    def nav(params: dict[str, Any]) -> list[tuple[str, str]]:
+        rows = params["reply_markup"]["inline_keyboard"]
+        return [(b["text"], b["callback_data"].rsplit(":", 1)[0]) for b in rows[0] if b["callback_data"][0] == "t"]
+
+    async def body(api: FakeBotApi) -> None:
+        async with app_for(api, newsroom, tmp_path) as app:
+            await feed(app, text_message(question, user_id=MEMBER), 1)
+            key = api.calls_to("sendMessage")[0].params["reply_markup"]["inline_keyboard"][0][0]["callback_data"].split(":")[2]
+            await feed(app, callback_update(f"t:1:{key}", user_id=MEMBER), 2)
+            await feed(app, callback_update(f"t:2:{key}", user_id=MEMBER), 3)
+            await feed(app, callback_update(f"t:99:{key}", user_id=MEMBER), 4)
+
+    api = run(body)
+    sent = api.calls_to("sendMessage")
+    assert len(sent) == 1
+    first = sent[0].params["text"]
+    pages = int(first.rsplit(" of ", 1)[1].removesuffix("</i>"))
+    assert pages == 3 and first.endswith("<i>page 1 of 3</i>")
+    assert first.startswith("<b>What Anita Verhoeven has said about the bridge, oldest first:</b>\n1 Mar 2024 · ")
+    assert nav(sent[0].params) == [("newer ▶", "t:1")]
+    edits = [c.params for c in api.calls_to("editMessageText")]
+    assert [e["text"].rsplit("\n", 1)[1] for e in edits] == ["<i>page 2 of 3</i>", "<i>page 3 of 3</i>"]
+    assert nav(edits[0]) == [("◀ older", "t:0"), ("newer ▶", "t:2")]
+    assert nav(edits[1]) == [("◀ older", "t:1")]
+    shown = [first, *(e["text"] for e in edits)]
+    assert all(utf16_len(text) <= 4096 for text in shown)
+    # Whole statements only, in order, none lost between the pages shown.
+    numbers = [int(n) for text in shown for n in re.findall(r">\[(\d+)\]</a>", text)]
+    assert numbers == sorted(numbers) and numbers[0] == 1 and numbers[-1] == 40
+    assert api.calls_to("answerCallbackQuery")[-1].params["text"] == STALE_BUTTON

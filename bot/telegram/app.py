@@ -106,6 +106,7 @@ def register_handlers(application: Application, settings: Settings) -> None:
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.on_question))
     application.add_handler(CallbackQueryHandler(handlers.on_passage_button, pattern=r"^p:"))
     application.add_handler(CallbackQueryHandler(handlers.on_feedback_button, pattern=r"^f:"))
+    application.add_handler(CallbackQueryHandler(handlers.on_page_button, pattern=r"^t:"))
     application.add_error_handler(handlers.on_error)
 
 

@@ -180,6 +180,48 @@ def answer_messages(answer: Answer, limit: int = MESSAGE_LIMIT) -> list[str]:
     return split_message(blocks, limit)
 
 
+def timeline_pages(answer: Answer, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """A timeline answer as pages, each one message: the heading in bold, then one statement a
+    line, `date · outlet · statement [n]`, its marker linking to the article. A page holds whole
+    statements only; with more than one page each ends with "page i of N" (the buttons page)."""
+    lines = answer.text.split("\n")
+    by_n = {c.n: c for c in answer.citations}
+    head = f"<b>{escape(lines[0])}</b>"
+    entries: list[str] = []
+    for line in lines[1:]:
+        m = _MARKER_AT_END.search(line)
+        citation = by_n.get(int(m.group(1))) if m else None
+        if m is None or citation is None:
+            entries.append(f"<i>{escape(line)}</i>")
+            continue
+        url = (citation.passage.url or "").strip()
+        marker = f"[{citation.n}]"
+        if url.startswith(("http://", "https://")):
+            marker = f'<a href="{html.escape(url, quote=True)}">{marker}</a>'
+        entry = f"{escape(line[: m.start()])} {marker}"
+        if utf16_len(entry) > limit // 2:
+            entry = f"{escape(line[: limit // 4])}… {marker}"
+        entries.append(entry)
+    reserve = utf16_len(head) + len("\n\n<i>page 999 of 999</i>") + 2
+    pages: list[list[str]] = [[]]
+    size = 0
+    for entry in entries:
+        cost = utf16_len(entry) + 1
+        if pages[-1] and size + cost > limit - reserve:
+            pages.append([])
+            size = 0
+        pages[-1].append(entry)
+        size += cost
+    if len(pages) == 1:
+        return ["\n".join([head, *pages[0]])]
+    return [
+        "\n".join([head, *page]) + f"\n\n<i>page {i} of {len(pages)}</i>" for i, page in enumerate(pages, start=1)
+    ]
+
+
+_MARKER_AT_END = re.compile(r" \[(\d+)\]$")
+
+
 def passage_messages(n: int, passage: Passage, limit: int = MESSAGE_LIMIT) -> list[str]:
     """A cited passage in full: title, outlet and date, link, then the passage text."""
     meta = " · ".join(escape(x) for x in (passage.source, format_date(passage.published_at)) if x)

@@ -71,6 +71,7 @@ HELP_TEXT = (
 
 _PASSAGE_DATA = re.compile(r"^p:(\d+):([\w-]+)$")
 _FEEDBACK_DATA = re.compile(r"^f:([ud]):([\w-]+)$")
+_PAGE_DATA = re.compile(r"^t:(\d+):([\w-]+)$")
 _BUTTONS_PER_ROW = 6
 
 
@@ -213,10 +214,51 @@ async def on_question(update: Update, context: Context) -> None:
     async with state.user_lock(update.effective_user.id):
         async with typing(context.bot, message.chat_id, state.typing_interval):
             answer = await asyncio.to_thread(state.newsroom.ask, question, history=list(turns))
-    key = remember_answer(context.chat_data, AnswerRecord.from_answer(question, answer), state.answers_kept)
+    record = AnswerRecord.from_answer(question, answer)
+    pages = formatting.timeline_pages(answer) if answer.statements and not answer.abstained else []
+    newest_first = bool((answer.timeline or {}).get("newest_first"))
+    if len(pages) > 1:
+        record = record.with_pages(pages, newest_first=newest_first)
+    key = remember_answer(context.chat_data, record, state.answers_kept)
     turns.append(Turn(question=question, answer=answer))
-    await _send_html(context.bot, message.chat_id, formatting.answer_messages(answer),
-                     reply_to=message, markup=answer_keyboard(answer, key))
+    if len(pages) > 1:
+        await _send_html(context.bot, message.chat_id, pages[:1], reply_to=message,
+                         markup=page_keyboard(0, len(pages), newest_first, key))
+        return
+    parts = pages or formatting.answer_messages(answer)
+    await _send_html(context.bot, message.chat_id, parts, reply_to=message, markup=answer_keyboard(answer, key))
+
+
+def page_keyboard(page: int, pages: int, newest_first: bool, key: str) -> InlineKeyboardMarkup:
+    """"◀ older" / "newer ▶" (or the reverse for a newest-first list) around page `page` of a
+    timeline (`t:<page>:<key>`), then the 👍/👎 feedback buttons."""
+    back, forward = ("newer", "older") if newest_first else ("older", "newer")
+    nav = []
+    if page > 0:
+        nav.append(InlineKeyboardButton(f"◀ {back}", callback_data=f"t:{page - 1}:{key}"))
+    if page < pages - 1:
+        nav.append(InlineKeyboardButton(f"{forward} ▶", callback_data=f"t:{page + 1}:{key}"))
+    votes = [InlineKeyboardButton("👍", callback_data=f"f:u:{key}"), InlineKeyboardButton("👎", callback_data=f"f:d:{key}")]
+    return InlineKeyboardMarkup([nav, votes] if nav else [votes])
+
+
+async def on_page_button(update: Update, context: Context) -> None:
+    """Show another page of a long timeline in place of the one shown."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    match = _PAGE_DATA.match(query.data)
+    record = recall_answer(context.chat_data, match.group(2)) if match else None
+    page = int(match.group(1)) if match else -1
+    if record is None or match is None or not 0 <= page < len(record.pages):
+        await query.answer(STALE_BUTTON, show_alert=True)
+        return
+    await query.answer()
+    await query.edit_message_text(
+        record.pages[page],
+        parse_mode=ParseMode.HTML,
+        link_preview_options=LinkPreviewOptions(is_disabled=True),
+        reply_markup=page_keyboard(page, len(record.pages), record.newest_first, match.group(2)),
+    )
 
 
 async def on_passage_button(update: Update, context: Context) -> None:

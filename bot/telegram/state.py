@@ -6,7 +6,7 @@ import asyncio
 import secrets
 from collections import OrderedDict, deque
 from collections.abc import MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.answer import Answer
@@ -52,6 +52,8 @@ class AnswerRecord:
     cited: tuple[CitedRef, ...]
     abstained: bool
     answerer: str
+    pages: tuple[str, ...] = ()  # a long timeline answer's pages (HTML), for its older/newer buttons
+    newest_first: bool = False
 
     @classmethod
     def from_answer(cls, question: str, answer: Answer) -> AnswerRecord:
@@ -61,6 +63,10 @@ class AnswerRecord:
             for c in sorted(answer.citations, key=lambda c: c.n)
         )
         return cls(question, answer.text, cited, answer.abstained, answer.answerer)
+
+    def with_pages(self, pages: list[str], *, newest_first: bool) -> AnswerRecord:
+        """This record with a timeline's pages kept for paging."""
+        return replace(self, pages=tuple(pages), newest_first=newest_first)
 
     def chunk_id(self, n: int) -> str | None:
         """The chunk behind marker `[n]`, if it was cited."""
