@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from bot.answer import ABSTAIN_TEXT, Answer, Answerer, Citation, Passage
 from bot.llm_verify import strip_markers
 from bot.reader import (
+    NUMBER_LABELS,
     Entity,
     Features,
     Reader,
@@ -751,6 +752,15 @@ def _compose(
             extra = pool[short["n"] - 1]
             chosen = [*chosen[:-1], extra] if len(chosen) >= 3 else [*chosen, extra]
             short = {**short, "n": chosen.index(extra) + 1}
+    figures = None
+    if short is not None and reader is not None and q.labels and q.labels[0] in NUMBER_LABELS:
+        best = chosen[short["n"] - 1]
+        own = Entity(short["text"], q.labels[0], short["start"] - best.start, short["end"] - best.start)
+        figures = _conflicting_figures((best, own), q, scored or [], passages, reader)
+        if figures is not None:
+            # The reader's figure stays the short answer, now cited where its sentence is listed.
+            chosen = [s for s, _ in figures]
+            short = {**short, "n": next(i for i, (s, _) in enumerate(figures, start=1) if s is best)}
     keys = set(q.terms) | set(q.speaker_keys)
     parts = []
     citations = []
@@ -758,7 +768,12 @@ def _compose(
         parts.append(f"{_excerpt(strip_markers(s.text), keys)} [{n}]")
         citations.append(Citation(n=n, passage=passages[s.passage_index], quote=s.text))
     text = " ".join(parts)
-    if short is not None:
+    if figures is not None:
+        lead = " · ".join(
+            f"{_outlet_day(passages[s.passage_index])}: {e.text} [{n}]" for n, (s, e) in enumerate(figures, start=1)
+        )
+        text = f"Reports differ: {lead}\n{text}"
+    elif short is not None:
         lead = short["text"] if short["text"][-1:] in ".!?" else short["text"] + "."
         text = f"{lead}\n{text}"
     return Answer(
@@ -830,6 +845,82 @@ def _short_answer(
         # (measured: 2 more right choices of the 98 dev questions).
         return None
     return {"text": e.text, "n": n, "start": s.start + e.start, "end": s.start + e.end}
+
+
+# Figures from other articles count as reports of the same thing when their sentence scores at
+# least this share of the best sentence's weight (exp of the score difference), as the votes do.
+CONFLICT_SHARE = 0.5
+MAX_FIGURES = 4
+_NUMBER_WORDS = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
+
+
+def _conflicting_figures(
+    answer: tuple[Sentence, Entity], q: QuestionAnalysis, scored: list[_Scored], passages: list[Passage], reader: Reader
+) -> list[tuple[Sentence, Entity]] | None:
+    """For a how-many/how-much question: when sentences of different articles that answer it about
+    as well as the best give different figures, one (sentence, figure) per article, oldest first
+    (at most `MAX_FIGURES`, the reader's `answer` (sentence, figure) always among them); else None.
+
+    Another sentence's figure is its number of the type asked for nearest the question's words."""
+    best = answer[0]
+    question_lower = _question_lower(q)
+    keys = set(q.terms)
+    top = max((c.score for c in scored if c.features is not None), default=0.0)
+    by_article: dict[str, tuple[Sentence, Entity]] = {passages[best.passage_index].article_id: answer}
+    pool = [
+        c.sentence for c in scored
+        if c.features is not None and c.features.entities and c.sentence is not best
+        and math.exp(c.score - top) >= CONFLICT_SHARE
+    ]
+    for s in pool:
+        article = passages[s.passage_index].article_id
+        if article in by_article:
+            continue
+        features = next((c.features for c in scored if c.sentence is s and c.features is not None), None)
+        ents = features.entities if features is not None else reader.tagger.entities([s.text])[0]
+        found = [e for e in _typed_entities(ents, q, question_lower, s.text) if e.label in NUMBER_LABELS]
+        if not found:
+            continue
+        words = list(TOKEN_RE.finditer(s.text))
+        hits = [i for i, m in enumerate(words) if lemma(m.group(0)) in keys]
+
+        def gap(e: Entity) -> int:
+            span = [i for i, m in enumerate(words) if m.start() < e.end and m.end() > e.start]
+            return min((min(abs(h - i) for i in span) for h in hits), default=99) if span else 99
+
+        by_article[article] = (s, min(found, key=gap))
+    if len(by_article) < 2:
+        return None
+    values = {_figure_value(e.text) for _, e in by_article.values()}
+    if len(values) < 2:
+        return None
+    rows = list(by_article.values())[:MAX_FIGURES]
+    return sorted(rows, key=lambda r: (passages[r[0].passage_index].published_at is None,
+                                       passages[r[0].passage_index].published_at or 0, r[0].passage_index))
+
+
+def _figure_value(text: str) -> float | str:
+    """A figure's value for comparison: "about 3,000" and "3000" are 3000.0, "2.5 million" is
+    2500000.0; text with no number compares as itself."""
+    low = text.lower().replace(",", "")
+    m = re.search(r"\d+(?:\.\d+)?", low)
+    if m is None:
+        return _entity_key(text)
+    value = float(m.group(0))
+    for word, scale in _NUMBER_WORDS.items():
+        if word in low[m.end():]:
+            value *= scale
+            break
+    return value
+
+
+def _outlet_day(p: Passage) -> str:
+    """`KBS News, 21 Oct 2024` (the outlet or "unknown outlet", the article's day if known)."""
+    outlet = p.source or "unknown outlet"
+    if p.published_at is None:
+        return outlet
+    d = p.published_at
+    return f"{outlet}, {d.day} {d.strftime('%b')} {d.year}"
 
 
 def _vote_key(e: Entity) -> str:

@@ -336,3 +336,50 @@ def test_what_did_x_say_keeps_the_best_answer_first_then_earlier_statements(tmp_
     ]
     assert [c["article_id"] for c in answer["citations"]][1:] == ["lammy-aug", "lammy-sept"]
     assert "statements" not in answer  # not a timeline answer
+
+
+FLOOD = [
+    {
+        "id": "f1", "title": "Riverton flood forces evacuation", "source": "KBS News",
+        "published_at": "2024-10-21T09:00:00+09:00",
+        "body": "About 3,000 people were evacuated from Riverton after the river burst its banks on Sunday.\n\n"
+                "Rescue teams worked through the night.",
+    },
+    {
+        "id": "f2", "title": "Riverton residents return home", "source": "Daily Post",
+        "published_at": "2024-10-22T08:00:00+01:00",
+        "body": "Residents began returning to Riverton on Tuesday.\n\n"
+                "About 3,000 people had been evacuated from Riverton when the river flooded.",
+    },
+    {
+        "id": "f3", "title": "Riverton flood toll revised", "source": "Reuters",
+        "published_at": "2024-10-23T12:00:00+00:00",
+        "body": "Officials now say 10,000 people were evacuated from Riverton during the flood.\n\n"
+                "The clean-up is expected to take weeks.",
+    },
+]
+
+
+def test_conflicting_figures_are_listed_with_their_outlets_and_dates(tmp_path, monkeypatch):
+    corpus = seed_cli_env(tmp_path, monkeypatch)
+    write_corpus(corpus, FLOOD, name="flood.jsonl")
+    answer = ask_json("How many people were evacuated from Riverton?")
+    first, second = lines_of(answer)
+    assert first == (
+        "Reports differ: KBS News, 21 Oct 2024: About 3,000 [1] · Daily Post, 22 Oct 2024: About 3,000 [2]"
+        " · Reuters, 23 Oct 2024: 10,000 [3]"
+    )
+    assert [(c["n"], c["article_id"]) for c in answer["citations"]] == [(1, "f1"), (2, "f2"), (3, "f3")]
+    assert second.endswith("[1] " + "About 3,000 people had been evacuated from Riverton when the river flooded. [2] "
+                           "Officials now say 10,000 people were evacuated from Riverton during the flood. [3]")
+    short = answer["short_answer"]
+    cited = answer["citations"][short["n"] - 1]
+    assert cited["passage"][short["start"] : short["end"]] == short["text"]
+
+
+def test_agreeing_figures_give_one_short_answer(tmp_path, monkeypatch):
+    corpus = seed_cli_env(tmp_path, monkeypatch)
+    write_corpus(corpus, FLOOD[:2], name="flood.jsonl")
+    answer = ask_json("How many people were evacuated from Riverton?")
+    assert lines_of(answer)[0] == "About 3,000."
+    assert answer["short_answer"]["text"] == "About 3,000"
