@@ -851,6 +851,8 @@ def _short_answer(
 # least this share of the best sentence's weight (exp of the score difference), as the votes do.
 CONFLICT_SHARE = 0.5
 MAX_FIGURES = 4
+FIGURE_RATIO = 10.0
+FIGURE_DAYS = 7
 _NUMBER_WORDS = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 
 
@@ -888,7 +890,11 @@ def _conflicting_figures(
             span = [i for i, m in enumerate(words) if m.start() < e.end and m.end() > e.start]
             return min((min(abs(h - i) for i in span) for h in hits), default=99) if span else 99
 
-        by_article[article] = (s, min(found, key=gap))
+        figure = min(found, key=gap)
+        if figure.label == answer[1].label and _comparable(answer[1].text, figure.text) and _near_in_time(
+            passages[best.passage_index], passages[s.passage_index]
+        ):
+            by_article[article] = (s, figure)
     if len(by_article) < 2:
         return None
     values = {_figure_value(e.text) for _, e in by_article.values()}
@@ -897,6 +903,23 @@ def _conflicting_figures(
     rows = list(by_article.values())[:MAX_FIGURES]
     return sorted(rows, key=lambda r: (passages[r[0].passage_index].published_at is None,
                                        passages[r[0].passage_index].published_at or 0, r[0].passage_index))
+
+
+def _comparable(a: str, b: str) -> bool:
+    """True when two figures can be reports of one quantity: both numbers, within a factor of
+    `FIGURE_RATIO` ("about 3,000" and "10,000"; not "2,900" and "two")."""
+    x, y = _figure_value(a), _figure_value(b)
+    if not isinstance(x, float) or not isinstance(y, float) or x <= 0 or y <= 0:
+        return False
+    return max(x, y) / min(x, y) <= FIGURE_RATIO
+
+
+def _near_in_time(a: Passage, b: Passage) -> bool:
+    """True when two articles are within `FIGURE_DAYS` of each other (undated: not comparable);
+    figures further apart are a story's progress, not conflicting reports."""
+    if a.published_at is None or b.published_at is None:
+        return False
+    return abs((a.published_at - b.published_at).total_seconds()) <= FIGURE_DAYS * 86400
 
 
 def _figure_value(text: str) -> float | str:
