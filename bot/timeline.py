@@ -281,7 +281,9 @@ def resolve_speaker(index: StatementIndex, asked: str) -> Speaker | None:
         exact = [n for n in counts if n.lower() == given or n.lower().endswith(" " + given)]
         if not exact:
             return None
-        return _with_bare(index, Speaker(exact[0], key, tuple(exact)))
+        # "Joe Biden" is labelled so, not "AP Joe Biden" (a dateline run into the name).
+        label = next((n for n in exact if n.lower() == given), max(exact, key=lambda n: (counts[n], n)))
+        return _with_bare(index, Speaker(label, key, tuple(exact)))
     full = [n for n in counts if len(n.split()) > 1]
     if not full:
         return Speaker(max(counts, key=lambda n: (counts[n], n)), key, None)

@@ -108,11 +108,13 @@ class _Sentence:
     text: str
 
 
-def _name_groups(text: str) -> list[tuple[list[str], int, int]]:
+def _name_groups(text: str, possessive: set[int] | None = None) -> list[tuple[list[str], int, int]]:
     """(words, first token index, last token index) of the capitalised name groups of a sentence;
     titles end a group and are left out, a possessive ends it; "of" between capitalised words
-    joins them ("Department of Health")."""
+    joins them ("Department of Health"). The last index of each possessive group is added to
+    `possessive` when given."""
     found = list(TOKEN_RE.finditer(text))
+    possessive = set() if possessive is None else possessive  # last token indices of "Trump's"-like groups
     groups: list[tuple[list[str], int, int]] = []
     current: list[str] = []
     first = 0
@@ -139,6 +141,7 @@ def _name_groups(text: str) -> list[tuple[list[str], int, int]]:
             current.append(word)
             if word != tok:
                 groups.append((current, first, i))
+                possessive.add(i)
                 current = []
     if current:
         groups.append((current, first, len(found) - 1))
@@ -160,7 +163,18 @@ def _speaker_group(text: str, toks: list[str], known: set[str]) -> tuple[list[st
     spans = [(m.start(), m.end()) for m in TOKEN_RE.finditer(text)]
     verbs = [i for i, t in enumerate(lower) if t in SPEECH_VERBS and not (i > 0 and lower[i - 1] in _PASSIVE)]
     best: tuple[int, int, list[str], str, int] | None = None
-    for words, first, last in _name_groups(text):
+    possessive: set[int] = set()
+    groups = _name_groups(text, possessive)
+    # "After Trump announced the plan, the club sent a letter": a verb in an opening subordinate
+    # clause reports no statement of the sentence.
+    clause_end = len(toks)
+    if lower and lower[0] in _SUBORDINATORS:
+        comma = text.find(",")
+        clause_end = next((i for i, (a, _) in enumerate(spans) if comma != -1 and a > comma), len(toks))
+    verbs = [v for v in verbs if not (lower and lower[0] in _SUBORDINATORS and v < clause_end)]
+    for words, first, last in groups:
+        if last in possessive:
+            continue  # "Trump's claims", "Trump's tweet": the name owns the noun, it does not speak
         after = lower[last + 1] if last + 1 < len(lower) else ""
         if after and toks[last + 1][:1].islower() and _modifies_speaker(after):
             continue
@@ -186,6 +200,7 @@ def _speaker_group(text: str, toks: list[str], known: set[str]) -> tuple[list[st
 
 
 _PASSIVE = frozenset("was were is are be been being".split())
+_SUBORDINATORS = frozenset("after before when as since while although though because if once until unless".split())
 _WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
 # Lower-case words that may stand between a speaker's name and the verb ("Marsh also said",
 # "Biden on Tuesday said", "Trump has repeatedly claimed").
@@ -221,7 +236,13 @@ def _joined_after_verb(text: str, toks: list[str], spans: list[tuple[int, int]],
     gap = text[spans[v][1] : spans[first][0]]
     if any(c in gap for c in ".;:!?\"“”"):
         return False
-    return all(t[:1].islower() or is_title(t) for t in between)
+    if not all(t[:1].islower() or is_title(t) for t in between):
+        return False
+    # "said York." / "said Marsh, adding …" / "said Marsh on Tuesday": the name ends the clause;
+    # "said Trump and Giuliani had made her a target" reports what someone else said of Trump.
+    last = next((i for i in range(first, len(toks)) if i + 1 >= len(toks) or not is_capitalised(toks[i + 1])), first)
+    rest = text[spans[last][1] :].lstrip()
+    return not rest or rest[0] in ",.;:!?)—–-" or rest.split(" ", 1)[0].lower() in ("on", "in", "at", "during", "who")
 
 
 def _according_to(toks: list[str], lower: list[str], first: int) -> bool:
@@ -291,7 +312,9 @@ def article_statements(chunks: Sequence[ChunkLike]) -> list[Statement]:
         toks = TOKEN_RE.findall(s.text)
         found = _speaker_group(s.text, toks, known)
         trailing = _TRAILING_PRONOUN.search(s.text) is not None
-        opens = trailing or pronoun_speech(s.text, toks)
+        # A pronoun inside an opening quotation ("“They need to confirm …,” Brauer said") is the
+        # quoted speaker's, not the sentence's subject.
+        opens = trailing or (s.text[:1] not in _OPENING_QUOTES and pronoun_speech(s.text, toks))
         if trailing:
             found = None  # names inside the quotation are not its speaker
         elif found is not None and opens:
