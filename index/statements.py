@@ -106,6 +106,7 @@ class _Sentence:
     start: int
     end: int
     text: str
+    same_paragraph: bool = False  # follows the sentence before it in the same paragraph
 
 
 def _name_groups(text: str, possessive: set[int] | None = None) -> list[tuple[list[str], int, int]]:
@@ -171,10 +172,24 @@ def _speaker_group(text: str, toks: list[str], known: set[str]) -> tuple[list[st
     if lower and lower[0] in _SUBORDINATORS:
         comma = text.find(",")
         clause_end = next((i for i, (a, _) in enumerate(spans) if comma != -1 and a > comma), len(toks))
-    verbs = [v for v in verbs if not (lower and lower[0] in _SUBORDINATORS and v < clause_end)]
+    verbs = [
+        v for v in verbs
+        if not (lower and lower[0] in _SUBORDINATORS and v < clause_end)
+        and not (lower[v] in ("state", "states") and (v + 1 >= len(lower) or lower[v + 1] != "that"))
+    ]
+    if _TRANSCRIPT_LABEL.match(text):
+        return None  # "Welker: I have a follow up …": a transcript line, its speaker is the label
     for words, first, last in groups:
         if last in possessive:
             continue  # "Trump's claims", "Trump's tweet": the name owns the noun, it does not speak
+        head = first - 1
+        while head >= 0 and (is_title(toks[head]) or is_capitalised(toks[head]) or toks[head].isupper()):
+            head -= 1
+        title_of = lower[head] == "of" and head > 0 and is_title(toks[head - 1])  # "Secretary of State X"
+        if head >= 0 and lower[head] in _NOT_SUBJECT_BEFORE and not title_of and not _according_to(toks, lower, first):
+            # "an attorney for Musk accuses", "adviser to President Joe Biden, said", "something
+            # that President Trump said": the name is not the subject of the verb.
+            continue
         after = lower[last + 1] if last + 1 < len(lower) else ""
         if after and toks[last + 1][:1].islower() and _modifies_speaker(after):
             continue
@@ -200,6 +215,8 @@ def _speaker_group(text: str, toks: list[str], known: set[str]) -> tuple[list[st
 
 
 _PASSIVE = frozenset("was were is are be been being".split())
+_NOT_SUBJECT_BEFORE = frozenset("for to of by with from against about that what which whom".split())
+_TRANSCRIPT_LABEL = re.compile(r"^[\W\d:.]*[A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*)?:\s")
 _SUBORDINATORS = frozenset("after before when as since while although though because if once until unless".split())
 _WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
 # Lower-case words that may stand between a speaker's name and the verb ("Marsh also said",
@@ -263,12 +280,15 @@ def article_statements(chunks: Sequence[ChunkLike]) -> list[Statement]:
     for chunk in ordered:
         if not may_report_speech(chunk.text):
             continue  # no sentence of it can be a statement; pronoun look-back stays within flagged text
+        previous_end: int | None = None
         for s, e, _ in sentence_spans(chunk.text, headings=True):
             body_start = chunk.start + s
+            joined = previous_end is not None and "\n" not in chunk.text[previous_end:s]
+            previous_end = e
             if body_start in seen:
                 continue
             seen.add(body_start)
-            sentences.append(_Sentence(chunk.id, s, e, chunk.text[s:e]))
+            sentences.append(_Sentence(chunk.id, s, e, chunk.text[s:e], joined))
     title = ordered[0].title or ""
     flagged = [i for i, s in enumerate(sentences) if may_report_speech(s.text)]
 
@@ -338,7 +358,13 @@ def article_statements(chunks: Sequence[ChunkLike]) -> list[Statement]:
                 if len(people) != 1:
                     continue
                 speaker, key = canonical(next(iter(people.values())).split())
-        elif s.text[:1] in _OPENING_QUOTES and last is not None and last[0] == i - 1:
+        elif (
+            s.text[:1] in _OPENING_QUOTES and last is not None and last[0] == i - 1
+            and (s.same_paragraph or sentences[i - 1].text.rstrip().endswith(":"))
+        ):
+            # A quotation continues the statement before it in its paragraph ("… Marsh said.
+            # “We will not stop.”") or after a colon; a new paragraph opening with a quotation is
+            # often a new speaker, named only after it.
             via, verb = "quote", ""
             speaker, key = last[1], last[2]
         else:
