@@ -183,12 +183,16 @@ def _speaker_group(text: str, toks: list[str], known: set[str]) -> tuple[list[st
         if last in possessive:
             continue  # "Trump's claims", "Trump's tweet": the name owns the noun, it does not speak
         head = first - 1
-        while head >= 0 and (is_title(toks[head]) or is_capitalised(toks[head]) or toks[head].isupper()):
+        while head >= 0 and not _PUNCT_GAP.search(text[spans[head][1] : spans[head + 1][0]]) and (
+            is_title(toks[head]) or is_capitalised(toks[head]) or toks[head].isupper() or lower[head] in _NAME_MODIFIERS
+        ):
             head -= 1
-        title_of = lower[head] == "of" and head > 0 and is_title(toks[head - 1])  # "Secretary of State X"
-        if head >= 0 and lower[head] in _NOT_SUBJECT_BEFORE and not title_of and not _according_to(toks, lower, first):
-            # "an attorney for Musk accuses", "adviser to President Joe Biden, said", "something
-            # that President Trump said": the name is not the subject of the verb.
+        title_of = head > 0 and lower[head] == "of" and is_title(toks[head - 1])  # "Secretary of State X"
+        if head >= 0 and not title_of and not _according_to(toks, lower, first) and not _opens_clause(
+            text, toks, lower, spans, head
+        ):
+            # "an attorney for Musk accuses", "a lawyer defending Trump, said", "the data Musk
+            # says he needs", "something that President Trump said": not the subject of the verb.
             continue
         after = lower[last + 1] if last + 1 < len(lower) else ""
         if after and toks[last + 1][:1].islower() and _modifies_speaker(after):
@@ -215,7 +219,13 @@ def _speaker_group(text: str, toks: list[str], known: set[str]) -> tuple[list[st
 
 
 _PASSIVE = frozenset("was were is are be been being".split())
-_NOT_SUBJECT_BEFORE = frozenset("for to of by with from against about that what which whom".split())
+_NOT_SUBJECT_BEFORE = frozenset(
+    "for to of by with from against about that what which whom under as than like over after before".split()
+)
+_PUNCT_GAP = re.compile(r"[,;:\"“”()—–]")
+_NAME_MODIFIERS = frozenset("former then late acting incoming outgoing current interim".split())
+# Lower-case role words before a name: leader, founder, spokesman, chairwoman, activist, resident.
+_ROLE_SUFFIX = re.compile(r"(?:er|or|ist|man|woman|person|ent|ant|ian|chief|head|boss|official)$")
 _TRANSCRIPT_LABEL = re.compile(r"^[\W\d:.]*[A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*)?:\s")
 _SUBORDINATORS = frozenset("after before when as since while although though because if once until unless".split())
 _WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
@@ -228,6 +238,18 @@ _BETWEEN_NAME_AND_VERB = frozenset(
     today yesterday
     """.split()
 ) | _WEEKDAYS
+
+
+def _opens_clause(text: str, toks: list[str], lower: list[str], spans: list[tuple[int, int]], head: int) -> bool:
+    """True when what precedes a name (token `head`, titles and capitalised words skipped) lets it
+    be a clause's subject: punctuation between them, a conjunction, or a role word ("union
+    leader Tom Marsh", "SpaceX founder Elon Musk")."""
+    if head + 1 < len(spans) and _PUNCT_GAP.search(text[spans[head][1] : spans[head + 1][0]]):
+        return True
+    word = lower[head]
+    if word in _NOT_SUBJECT_BEFORE:
+        return False
+    return word in ("and", "but", "then", "so", "also") or _ROLE_SUFFIX.search(word) is not None
 
 
 def _joined_before_verb(text: str, lower: list[str], spans: list[tuple[int, int]], last: int, v: int) -> bool:
