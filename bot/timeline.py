@@ -25,6 +25,7 @@ from index.text import MONTHS, TITLES, lemma, question_names, role_keys, tokens
 
 MAX_LISTED = 50  # statements listed in one answer; the rest are counted and can be asked for by date
 MAX_EARLIER = 5
+DENSE_AFTER = 12  # more statements than this, with days repeating, are grouped under one heading a day
 _WORDS = re.compile(r"\w+")  # "Earlier statements" after a "What did X say about Y?" answer (the latest of them)
 
 
@@ -380,13 +381,24 @@ def compose(
     lines = [f"What {speaker.label} has said{about}, {'newest' if query.newest_first else 'oldest'} first:"]
     citations: list[Citation] = []
     rows: list[dict[str, object]] = []
+    days = [statement_date(s) for s in listed]
+    dense = len(listed) > DENSE_AFTER and len(set(days)) < len(days)
+    shown_day: object = None
     for s in listed:
         passage = passage_of(s.statement.chunk_id)
         if passage is None:
             continue  # gone since the index was synced
         n = len(citations) + 1
         citations.append(Citation(n=n, passage=passage, quote=s.statement.text))
-        lines.append(statement_line(s, n))
+        if dense:
+            # Many statements, several a day: one heading a day, then `outlet · statement [n]`.
+            day = statement_date(s)
+            if day != shown_day:
+                lines.append(f"{day_label(day)}:")
+                shown_day = day
+            lines.append(f"  {s.source or 'unknown outlet'} · {' '.join(s.statement.text.split())} [{n}]")
+        else:
+            lines.append(statement_line(s, n))
         rows.append({"speaker": s.statement.speaker, "published_at": s.published_at, "source": s.source,
                      "text": s.statement.text, "n": n})
     if len(ordered) > len(listed):

@@ -383,3 +383,33 @@ def test_agreeing_figures_give_one_short_answer(tmp_path, monkeypatch):
     answer = ask_json("How many people were evacuated from Riverton?")
     assert lines_of(answer)[0] == "About 3,000."
     assert answer["short_answer"]["text"] == "About 3,000"
+
+
+def test_a_dense_timeline_is_grouped_by_day():
+    from bot.answer import Passage
+    from bot.timeline import Speaker, TimelineQuery, compose
+    from index.statements import Statement, StoredStatement
+
+    def stored(i: int, day: int, source: str) -> StoredStatement:
+        text = f"Marsh said point {i}."
+        statement = Statement("a%d" % day, f"c{i}", 0, len(text), text, "Helen Marsh", "marsh", (), "said", "name", i)
+        return StoredStatement(statement, source, f"2024-10-{day:02d}T09:00:00+00:00", None, "T")
+
+    rows = [stored(i, 1 + i // 5, "KBS News" if i % 2 else "Reuters") for i in range(13)]
+    answer = compose(
+        "What has Helen Marsh said?", TimelineQuery(speaker="Helen Marsh"), Speaker("Helen Marsh", "marsh", None), rows,
+        lambda cid: Passage(chunk_id=cid, article_id="a", text="x", start=0, end=1, title="T", source=None,
+                            published_at=None, url=None, score=1.0),
+    )
+    lines = answer.text.split("\n")
+    assert lines[:8] == [
+        "What Helen Marsh has said, oldest first:",
+        "1 Oct 2024:",
+        "  Reuters · Marsh said point 0. [1]",
+        "  KBS News · Marsh said point 1. [2]",
+        "  Reuters · Marsh said point 2. [3]",
+        "  KBS News · Marsh said point 3. [4]",
+        "  Reuters · Marsh said point 4. [5]",
+        "2 Oct 2024:",
+    ]
+    assert len(lines) == 1 + 3 + 13 and lines[-1] == "  Reuters · Marsh said point 12. [13]"
