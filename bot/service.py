@@ -10,7 +10,8 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from bot.answer import ABSTAIN_TEXT, ERROR_TEXT, Answer, Answerer, Citation, Passage
+from bot import timeline as tl
+from bot.answer import ABSTAIN_TEXT, ERROR_TEXT, Answer, Answerer, Passage
 from bot.conversation import (
     asks_for_more,
     chitchat_reply,
@@ -19,7 +20,6 @@ from bot.conversation import (
     resolve_followup,
     validate_question,
 )
-from bot import timeline as tl
 from bot.core import Busy, FetchResult, Filters, Newsroom, ProgressCallback, Quotes, ReindexBusy, Turn
 from bot.retrieval import Retrieval
 from index.fetch.errors import FetchBusy

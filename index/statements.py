@@ -35,7 +35,6 @@ from index.text import (
     pronoun_speech,
     roles_in,
     sentence_spans,
-    speaker_at,
     strip_possessive,
 )
 

@@ -8,8 +8,8 @@ import json
 import logging
 import re
 import threading
-from dataclasses import replace
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,12 @@ try:
 except ModuleNotFoundError:  # tests/ imported as a package
     from tests.conftest import FakeNewsroom, make_passage  # type: ignore[no-redef]
     from tests.fake_bot_api import (  # type: ignore[no-redef]
-        BOT_USER, TOKEN, FakeBotApi, callback_update, make_settings, text_message,
+        BOT_USER,
+        TOKEN,
+        FakeBotApi,
+        callback_update,
+        make_settings,
+        text_message,
     )
 
 ADMIN, MEMBER, OTHER, OUTSIDER = 101, 102, 103, 666

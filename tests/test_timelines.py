@@ -10,7 +10,6 @@ the strike.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
