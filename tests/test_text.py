@@ -128,3 +128,10 @@ def test_sentence_spans_of_empty_or_blank_text():
 def test_a_country_acronym_does_not_make_a_person_of_the_next_word():
     assert analyse_question("Which US Senate seat is most likely to flip?").names == ("US Senate",)
     assert analyse_question("Which US Senate seat is most likely to flip?").person is None
+
+
+def test_lemma_folds_irregular_past_forms_onto_their_verb():
+    assert [lemma(w) for w in ("fled", "won", "took", "sold", "met", "paid")] == [
+        lemma(w) for w in ("flees", "wins", "takes", "sells", "meets", "pays")
+    ]
+    assert lemma("left") == "left" and lemma("shots") == lemma("shot")  # nouns too often: not folded
