@@ -30,6 +30,7 @@ from index.models import IndexReport, IndexStats
 from index.text import SPEECH_QUESTION, content_terms
 
 Rewriter = Callable[[Sequence[Turn], str], str | None]
+SPEAKER_PASSAGES = 3  # passages where the speaker asked about speaks, added when retrieval missed them
 
 log = logging.getLogger(__name__)
 
@@ -99,15 +100,18 @@ class NewsroomService(Newsroom):
                 return answer
 
         result = self.retriever.retrieve(standalone, k=k or self.default_k, filters=filters)
+        passages = list(result.passages)
+        if self.statements is not None:
+            passages = self._speaker_first(standalone, passages, filters or Filters())
         avoid: frozenset[str] = frozenset()
         if asks_for_more(cleaned, history):
             avoid = frozenset(c.quote for t in history if t.answer for c in t.answer.citations if c.quote)
         try:
-            answer = self.answerer.answer(cleaned, list(result.passages), query=standalone, avoid=avoid)
+            answer = self.answerer.answer(cleaned, passages, query=standalone, avoid=avoid)
         except Exception:  # noqa: BLE001 - a bug in answering one question must not end the process
             log.exception("answering failed (answerer %s) for question %r", self.answerer.name, cleaned)
             answer = Answer(question=cleaned, text=ERROR_TEXT, kind="error", answerer=self.answerer.name)
-        answer.retrieved = list(result.passages)
+        answer.retrieved = passages
         answer.standalone_query = standalone
         if self.statements is not None and not answer.abstained and answer.kind == "answer":
             self._add_earlier_statements(answer, standalone, filters or Filters())
@@ -156,6 +160,37 @@ class NewsroomService(Newsroom):
                 since=since, until=until,
             )
         return tl.compose(question, query, speaker, found, self.retriever.passage)
+
+    def _speaker_first(self, standalone: str, passages: list[Passage], filters: Filters) -> list[Passage]:
+        """"What did X say about Y?": retrieval filtered by speaker. The passages in which the
+        statement index has X speaking on Y come first; up to `SPEAKER_PASSAGES` of them that
+        retrieval missed (the newest first) are added, scored as the weakest one kept, and the list
+        keeps its length. Other questions, and speakers the index does not know, are left as is."""
+        m = SPEECH_QUESTION.match(standalone)
+        if not m or not passages or self.statements is None:
+            return passages
+        speaker = tl.resolve_speaker(self.statements, m.group("x"))
+        if speaker is None:
+            return passages
+        topic = " ".join(content_terms(m.group("rest")))
+        found = tl.find_statements(
+            self.statements, speaker, topic=topic, source=filters.source, since=filters.since, until=filters.until
+        )
+        chunks = list(dict.fromkeys(s.statement.chunk_id for s in reversed(found)))
+        if not chunks:
+            return passages
+        speaking = set(chunks)
+        front = [p for p in passages if p.chunk_id in speaking]
+        rest = [p for p in passages if p.chunk_id not in speaking]
+        have = {p.chunk_id for p in passages}
+        floor = min(p.score for p in (front or passages))
+        added = []
+        for chunk_id in chunks:
+            if len(added) >= SPEAKER_PASSAGES:
+                break
+            if chunk_id not in have and (p := self.retriever.passage(chunk_id)) is not None:
+                added.append(replace(p, score=floor))
+        return (front + added + rest)[: len(passages)]
 
     def _add_earlier_statements(self, answer: Answer, standalone: str, filters: Filters) -> None:
         """"What did X say about Y?": the best answer's article first, then X's other dated

@@ -412,3 +412,21 @@ def test_a_dense_timeline_is_grouped_by_day():
         "2 Oct 2024:",
     ]
     assert len(lines) == 1 + 3 + 13 and lines[-1] == "  Reuters · Marsh said point 12. [13]"
+
+
+def test_what_did_x_say_finds_x_speaking_where_retrieval_did_not(env):
+    # An article heavy with her name and the topic's words, in which she does not speak, takes the
+    # one retrieved slot.
+    distractor = {
+        "id": "p0", "title": "Helen Marsh and the passport queues", "source": "Daily Post",
+        "published_at": "2024-11-20T08:00:00+00:00",
+        "body": "Passport queues grew as passports ran out, and critics blamed Helen Marsh for the passport delays. "
+                "Passport fees for passports rose this year while Helen Marsh was abroad. "
+                "Helen Marsh was not at the passport office for the passport checks.",
+    }
+    write_corpus(env, [distractor], name="distractor.jsonl")
+    answer = ask_json("What did Helen Marsh say about passports?", "--k", "1")
+    assert answer["abstained"] is False
+    assert answer["citations"][0]["article_id"] == "a5"  # her newest statement on passports
+    assert lines_of(answer)[0].endswith("[1]") and A5_S1 in answer["citations"][0]["quote"]
+    assert [r["article_id"] for r in answer["retrieved"]][0] == "a5"
