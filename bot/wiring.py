@@ -7,6 +7,7 @@ stand-ins (a fast embedder, indexer hooks, a chat model) instead of switches in 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,8 +42,9 @@ class Wiring:
     newsroom_factory: Callable[[Settings], Newsroom] | None = None
     http_client: HttpClient | None = None
 
-    def newsroom(self, settings: Settings) -> Newsroom:
-        """The core for `settings`, with this wiring's stand-ins."""
+    def newsroom(self, settings: Settings, *, for_questions: bool = False) -> Newsroom:
+        """The core for `settings`, with this wiring's stand-ins; `for_questions` (ask, repl,
+        eval, serve) starts loading the embedding model at once (see `build_newsroom`)."""
         if self.newsroom_factory is not None:
             return self.newsroom_factory(settings)
         return build_newsroom(
@@ -51,6 +53,7 @@ class Wiring:
             chat_model=self.chat_model,
             hooks=self.indexer_hooks,
             http_client=self.http_client,
+            load_model_early=for_questions,
         )
 
 
@@ -174,15 +177,23 @@ def build_newsroom(
     chat_model: Any = None,
     hooks: IndexerHooks | None = None,
     http_client: HttpClient | None = None,
+    load_model_early: bool = False,
 ) -> Newsroom:
-    """The full core (`bot.service.NewsroomService`) wired from settings; fakes may be passed in."""
+    """The full core (`bot.service.NewsroomService`) wired from settings; fakes may be passed in.
+
+    `load_model_early`: open the embedding model's session in a background thread while the
+    store is opened, so the first question does not wait for it (the session is opened in C++,
+    which runs beside the store's Python imports on a second core). A failure there is left for
+    the first embedding to report."""
     from bot.extractive import ExtractiveAnswerer
     from bot.retrieval import Retriever
     from bot.service import NewsroomService
     from index.lexical import LexicalIndex
 
-    store = store or build_store(settings)
     embedder = embedder or build_embedder(settings)
+    if load_model_early:
+        _load_in_background(embedder)
+    store = store or build_store(settings)
     indexer = build_indexer(settings, store=store, embedder=embedder, hooks=hooks)
     # One lexical file per collection prefix: it records the store generation it was synced to.
     lexical_path = None if settings.server_mode else settings.data_dir / f"lexical-{settings.collection_prefix}.sqlite"
@@ -212,6 +223,19 @@ def build_newsroom(
         fetcher=build_fetcher(settings, http_client),
         statements=lexical,
     )
+
+
+def _load_in_background(embedder: Embedder) -> None:
+    """Embed one query in a daemon thread: the model loads there (idempotent, under the
+    embedder's lock), and the first question then finds it ready."""
+
+    def run() -> None:
+        try:
+            embedder.embed_query("warm up")
+        except Exception:  # noqa: BLE001 - the first real embedding reports the same failure
+            log.debug("loading the embedding model early failed", exc_info=True)
+
+    threading.Thread(target=run, name="newsbot-model-load", daemon=True).start()
 
 
 def make_chat_model(settings: Settings) -> Any:

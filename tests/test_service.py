@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,26 @@ def test_timings_cover_every_stage(newsroom):
     assert set(answer.timings) == stages | {"total"}  # no "sync": the reindex already brought FTS5 in step
     assert all(type(v) is float and v >= 0.0 for v in answer.timings.values()), answer.timings
     assert answer.timings["total"] >= sum(answer.timings[s] for s in stages), answer.timings
+
+
+class _LoadRecordingEmbedder(HashingEmbedder):
+    """A real embedder that records which thread embedded which query."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queries: list[tuple[str, str]] = []
+        self.done = threading.Event()
+
+    def embed_query(self, text: str):
+        self.queries.append((text, threading.current_thread().name))
+        self.done.set()
+        return super().embed_query(text)
+
+
+@pytest.mark.parametrize("early", [True, False])
+def test_a_core_for_questions_loads_the_model_before_the_first_question(tmp_path, early):
+    settings = Settings(corpus_dir=tmp_path, data_dir=tmp_path / "data", embedding_cache=False, _env_file=None)
+    embedder = _LoadRecordingEmbedder()
+    build_newsroom(settings, embedder=embedder, load_model_early=early)
+    assert embedder.done.wait(5.0 if early else 0.2) is early
+    assert embedder.queries == ([("warm up", "newsbot-model-load")] if early else [])

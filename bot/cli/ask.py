@@ -51,7 +51,7 @@ def ask_command(ctx: click.Context, question, as_json, k, source, since, until, 
     filters = Filters(source=source, since=since, until=until, as_of=as_of)
     failed = False
     with backend_errors():
-        newsroom = wiring(ctx).newsroom(settings)
+        newsroom = wiring(ctx).newsroom(settings, for_questions=True)
     ensure_index(settings, newsroom)
     questions = (line.strip() for line in sys.stdin) if question == "-" else iter([question])
     for q in questions:

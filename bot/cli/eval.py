@@ -33,7 +33,7 @@ def eval_command(ctx: click.Context, questions_file: Path, as_json: bool, k: int
         raise click.ClickException(str(exc)) from None
     settings = load_settings_or_exit()
     with backend_errors(as_json=as_json):
-        newsroom = wiring(ctx).newsroom(settings)
+        newsroom = wiring(ctx).newsroom(settings, for_questions=True)
 
     def tick(done: int, total: int) -> None:
         click.echo(f"\r{done}/{total} questions", nl=done == total, err=True)

@@ -27,7 +27,7 @@ def repl_command(ctx: click.Context, k: int | None, source: str | None, as_of: d
     settings = load_settings_or_exit()
     filters = Filters(source=source, as_of=as_of) if (source or as_of) else None
     with backend_errors():
-        newsroom = wiring(ctx).newsroom(settings)
+        newsroom = wiring(ctx).newsroom(settings, for_questions=True)
     ensure_index(settings, newsroom)
     if is_terminal(sys.stdin):
         click.echo(BANNER)

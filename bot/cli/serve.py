@@ -52,7 +52,7 @@ def serve_command(ctx: click.Context, webhook_url: str | None, listen: str, port
     with backend_errors(prog=PROG):
         prepare_bot(settings, command=PROG)
         logger.info("Loading the model and the index…")
-        newsroom = wiring(ctx).newsroom(settings)
+        newsroom = wiring(ctx).newsroom(settings, for_questions=True)
     ensure_index(settings, newsroom, prog=PROG)
     with backend_errors(prog=PROG):
         run_bot(settings, newsroom, webhook_url=webhook_url, listen=listen, port=port, url_path=url_path)
