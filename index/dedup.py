@@ -53,6 +53,20 @@ def signature(body: str) -> np.ndarray | None:
     return minhash.hashvalues.astype(np.uint32)
 
 
+def certainly_short(body: str) -> bool:
+    """True when `body` has too few words for any signature (`signature` returns None for it).
+
+    Cheap (stops counting once there are enough words): a parsed article that is unchanged keeps
+    this instead of its text (`index.models.ArticleStub`), so a missing signature in its manifest
+    record is known to mean "too short" rather than "recorded before signatures".
+    """
+    needed = MIN_SHINGLES + SHINGLE_WORDS - 1
+    for count, _ in enumerate(_WORD.finditer(body.lower()), 1):
+        if count >= needed:
+            return False
+    return True
+
+
 def encode(sig: np.ndarray | None) -> str | None:
     """A signature as a compact string (stored in the article's manifest record)."""
     return None if sig is None else base64.b64encode(sig.astype("<u4").tobytes()).decode("ascii")
