@@ -267,6 +267,7 @@ class FileCache:
         self.reparse: set[str] = set()
         self.seen: set[str] = set()
         self._parsed: dict[str, tuple[int, str, list[Located]]] = {}
+        self._hashes: dict[Article, str] = {}  # of the articles parsed this run (hashing serialises the body)
 
     def get(self, path: str, size: int, digest: str) -> list[Located | CachedRecord] | None:
         """The records of a file parsed before with exactly these bytes, else None."""
@@ -290,14 +291,26 @@ class FileCache:
 
         self.seen.add(path)
         self._parsed[path] = (size, digest, list(records))
-        entries = [_encode(record, line, dedup.certainly_short) for record, line in records]
+        entries = []
+        for record, line in records:
+            if isinstance(record, Article):
+                short = dedup.certainly_short(record.body)
+                record = ArticleStub.of(record, short=short, content_hash=self.content_hash(record))
+            entries.append(_encode(record, line))
         self._state.put_file(path, self._parser, size, digest, json.dumps(entries))
 
+    def content_hash(self, article: Article) -> str:
+        """`article.content_hash()`, computed once per article parsed this run."""
+        known = self._hashes.get(article)
+        if known is None:
+            known = self._hashes[article] = article.content_hash()
+        return known
 
-def _encode(record: Article | ArticleStub | Skip, line: int | None, short: Any) -> list[Any]:
+
+def _encode(record: ArticleStub | Skip, line: int | None) -> list[Any]:
     if isinstance(record, Skip):
         return ["s", record.path, record.reason, record.line, record.unreadable, line]
-    stub = record if isinstance(record, ArticleStub) else ArticleStub.of(record, short=short(record.body))
+    stub = record
     when = stub.published_at.isoformat() if stub.published_at else None
     return ["a", stub.id, stub.content_hash, when, stub.body_chars, stub.short, stub.path, list(stub.notes),
             line]

@@ -41,13 +41,13 @@ class DedupItem:
 
 def signature(body: str) -> np.ndarray | None:
     """The MinHash signature of `body`'s word 4-grams (lower-cased), or None for a short body."""
-    from datasketch import MinHash
-
     words = _WORD.findall(body.lower())
     shingles = {" ".join(words[i : i + SHINGLE_WORDS]).encode("utf-8")
                 for i in range(len(words) - SHINGLE_WORDS + 1)}
     if len(shingles) < MIN_SHINGLES:
         return None
+    from datasketch import MinHash  # lazy: it costs ~0.5 s (scipy), and a short body needs none
+
     minhash = MinHash(num_perm=NUM_PERM, seed=1, scheme="affine32")
     minhash.update_batch(list(shingles))
     return minhash.hashvalues.astype(np.uint32)

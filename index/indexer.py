@@ -199,7 +199,10 @@ class Indexer:
                 scan.skipped.append(item)
             else:
                 scan.articles[item.id] = item
-                scan.hashes[item.id] = _content_hash(item)
+                if isinstance(item, Article) and cache is not None:
+                    scan.hashes[item.id] = cache.content_hash(item)  # computed once with the cache's stub
+                else:
+                    scan.hashes[item.id] = _content_hash(item)
                 scan.warnings.extend(f"{item.path or item.id}: {note}" for note in item.notes)
             if n % 200 == 0:
                 tick(IndexProgress("scan", n, 0, f"read {n} articles"))

@@ -63,11 +63,11 @@ class ArticleStub:
     notes: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, article: Article, *, short: bool) -> ArticleStub:
-        """The stub of a parsed article."""
+    def of(cls, article: Article, *, short: bool, content_hash: str | None = None) -> ArticleStub:
+        """The stub of a parsed article (`content_hash`: its `content_hash()`, when already known)."""
         return cls(
             id=article.id,
-            content_hash=article.content_hash(),
+            content_hash=content_hash or article.content_hash(),
             published_at=article.published_at,
             body_chars=len(article.body),
             short=short,
