@@ -160,19 +160,30 @@ class Retriever(Retrieval):
         Checks at most every `refresh_seconds`; `force` checks now even if the generation looks
         unchanged (the lexical index still skips work if it is already at that generation).
         Returns the sync stats when a sync was attempted, else None.
+
+        The snapshot (live chunk ids, near-copies: a read of the whole manifest) is loaded or
+        reloaded whenever the lexical index is synced, except by a forced refresh that found the
+        lexical index already in step while no snapshot is loaded yet: that one is left to the
+        first retrieval, so `newsbot index` with nothing to do does not read the manifest.
         """
         with self._lock:
             now = self._clock()
-            if not force and self._last_check is not None and now - self._last_check < self.refresh_seconds:
+            loaded = self._seen_generation is not None
+            if (
+                loaded and not force and self._last_check is not None
+                and now - self._last_check < self.refresh_seconds
+            ):
                 return None
-            self._last_check = now
             generation = self._store.generation()
-            if not force and generation == self._seen_generation:
+            if loaded and not force and generation == self._seen_generation:
+                self._last_check = now
                 return None
             stats = self._lexical.sync(self._store)
-            self._live = frozenset(self._lexical.live_chunk_ids())
-            self._copies = copies_by_original(self._store)
-            self._seen_generation = stats.generation
+            if loaded or not force or not stats.skipped:
+                self._live = frozenset(self._lexical.live_chunk_ids())
+                self._copies = copies_by_original(self._store)
+                self._seen_generation = stats.generation
+                self._last_check = now
             return stats
 
     # --- retrieval -----------------------------------------------------------------------------

@@ -113,13 +113,21 @@ def build_indexer(
     embedder: Embedder | None = None,
     hooks: IndexerHooks | None = None,
 ) -> Indexer:
-    """An indexer over the configured store and model."""
+    """An indexer over the configured store and model; an embedded store gets the corpus state
+    beside it (`<data_dir>/corpus-<prefix>.sqlite`, index/corpus_state.py)."""
+    store = store or build_store(settings)
+    state = None
+    if store.data_dir is not None:
+        from index.corpus_state import CorpusState
+
+        state = CorpusState(store.data_dir / f"corpus-{store.prefix}.sqlite")
     return Indexer(
-        store or build_store(settings),
+        store,
         embedder or build_embedder(settings),
         chunker=DEFAULT_CONFIG,
         max_chars=settings.max_article_chars,
         hooks=hooks,
+        state=state,
     )
 
 

@@ -41,16 +41,30 @@ class DedupItem:
 
 def signature(body: str) -> np.ndarray | None:
     """The MinHash signature of `body`'s word 4-grams (lower-cased), or None for a short body."""
-    from datasketch import MinHash
-
     words = _WORD.findall(body.lower())
     shingles = {" ".join(words[i : i + SHINGLE_WORDS]).encode("utf-8")
                 for i in range(len(words) - SHINGLE_WORDS + 1)}
     if len(shingles) < MIN_SHINGLES:
         return None
+    from datasketch import MinHash  # lazy: it costs ~0.5 s (scipy), and a short body needs none
+
     minhash = MinHash(num_perm=NUM_PERM, seed=1, scheme="affine32")
     minhash.update_batch(list(shingles))
     return minhash.hashvalues.astype(np.uint32)
+
+
+def certainly_short(body: str) -> bool:
+    """True when `body` has too few words for any signature (`signature` returns None for it).
+
+    Cheap (stops counting once there are enough words): a parsed article that is unchanged keeps
+    this instead of its text (`index.models.ArticleStub`), so a missing signature in its manifest
+    record is known to mean "too short" rather than "recorded before signatures".
+    """
+    needed = MIN_SHINGLES + SHINGLE_WORDS - 1
+    for count, _ in enumerate(_WORD.finditer(body.lower()), 1):
+        if count >= needed:
+            return False
+    return True
 
 
 def encode(sig: np.ndarray | None) -> str | None:

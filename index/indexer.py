@@ -1,9 +1,15 @@
 """The incremental indexer: make the store match the corpus, embedding only what changed.
 
-The manifest lives in the store itself (`ChunkStore.manifest()`), so the indexer needs no side
-file and a Chroma server holds all state. Each run also repairs what an interrupted run left:
-chunks that no manifest record lists are deleted, and articles whose listed chunks are missing
-are re-embedded.
+The manifest lives in the store itself (`ChunkStore.manifest()`), so a Chroma server holds all
+state. Each run also repairs what an interrupted run left: chunks that no manifest record lists
+are deleted, and articles whose listed chunks are missing are re-embedded.
+
+With a `CorpusState` (index/corpus_state.py, local mode), two shortcuts, both derived and safe to
+lose: a corpus file whose bytes were parsed before is not parsed again (its articles arrive as
+`ArticleStub`s, and a stub that must be written after all has its file parsed in a second scan),
+and a run whose scan equals that of the last successful run, on a store that no one wrote to
+since (`ChunkStore.fingerprint`: the generation and the collections' ids), reports that nothing
+changed without reading the manifest or the chunk ids.
 """
 
 from __future__ import annotations
@@ -12,15 +18,22 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from index import dedup
 from index.chunking import DEFAULT_CONFIG, ChunkerConfig, chunk_article, embedding_text
 from index.embedder import Embedder
-from index.models import Article, Chunk, IndexProgress, IndexReport, IndexStats, Skip
+from index.models import Article, ArticleStub, Chunk, IndexProgress, IndexReport, IndexStats, Skip
 from index.store import ArticleRecord, ChunkStore, timestamp
 
+if TYPE_CHECKING:
+    from index.corpus_state import CorpusState, FileCache
+
 ProgressCallback = Callable[[IndexProgress], None]
-ArticleSource = Callable[[Path], Iterable[Article | Skip]]
+ArticleSource = Callable[[Path], Iterable[Article | ArticleStub | Skip]]
+# Scans of one run at most: with the parse cache, then parsing the files of the stubs the plan
+# needs the text of, then (only if the corpus changed in between) parsing every file.
+_MAX_SCANS = 3
 
 
 class IndexRefused(RuntimeError):
@@ -35,6 +48,22 @@ class _Pending:
     kind: str  # "added" | "updated" | "repaired"
     duplicate_of: str | None = None
     signature: str | None = None
+
+
+@dataclass(slots=True)
+class _Scan:
+    """What one walk of the corpus found."""
+
+    articles: dict[str, Article | ArticleStub] = field(default_factory=dict)
+    hashes: dict[str, str] = field(default_factory=dict)  # article id → content hash
+    skipped: list[Skip] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    unreadable: list[int] = field(default_factory=list)  # positions in `skipped` of unreadable paths
+
+    def digest(self) -> str:
+        from index.corpus_state import scan_digest
+
+        return scan_digest(list(self.hashes.items()))
 
 
 @dataclass(slots=True)
@@ -63,6 +92,7 @@ class Indexer:
         max_chars: int = 200_000,
         batch_chunks: int = 1024,
         hooks: IndexerHooks | None = None,
+        state: CorpusState | None = None,
     ):
         self.store = store
         self.embedder = embedder
@@ -71,13 +101,17 @@ class Indexer:
         self.batch_chunks = batch_chunks
         self.hooks = hooks or IndexerHooks()
         self._articles = articles
+        # The corpus state describes what the corpus parsers read, so it is not used with `articles`.
+        self.state = state if articles is None else None
 
-    def _iter_articles(self, corpus_dir: Path) -> Iterable[Article | Skip]:
+    def _iter_articles(
+        self, corpus_dir: Path, cache: FileCache | None
+    ) -> Iterable[Article | ArticleStub | Skip]:
         if self._articles is not None:
             return self._articles(corpus_dir)
         from index.parsers import iter_corpus
 
-        return iter_corpus(corpus_dir, max_chars=self.max_chars)
+        return iter_corpus(corpus_dir, max_chars=self.max_chars, cache=cache)
 
     def run(
         self,
@@ -89,10 +123,12 @@ class Indexer:
     ) -> IndexReport:
         """Index `corpus_dir` incrementally (or from scratch with `rebuild`); returns the report.
 
-        Steps: scan the corpus; compare with the store (a full rebuild when the model or chunker
-        changed); plan per article (`plan_writes`, pure: near-copies of another article get a
-        manifest record and no chunks); delete leftovers of an interrupted run; write in batches;
-        remove what left the corpus.
+        Steps: scan the corpus (with a corpus state: stop here when nothing changed since the
+        last successful run, see the module docstring); compare with the store (a full rebuild
+        when the model or chunker changed); plan per article (`plan_writes`, pure: near-copies of
+        another article get a manifest record and no chunks; stubs it needs the text of make the
+        scan run again for their files); delete leftovers of an interrupted run; write in
+        batches; remove what left the corpus.
 
         Raises `IndexRefused` when the run would remove more than half of the indexed articles
         and `force` is not set (an empty or unmounted corpus folder).
@@ -103,25 +139,38 @@ class Indexer:
         if not corpus_dir.is_dir():
             raise FileNotFoundError(f"corpus folder not found: {corpus_dir}")
 
-        articles, unreadable = self._scan(corpus_dir, report, tick)
+        cache = self.state.parse_cache(self.max_chars, reuse=not rebuild) if self.state is not None else None
+        scan = self._scan(corpus_dir, tick, cache)
+        if not rebuild and (clean := self._unchanged_since_clean(scan)) is not None:
+            clean.seconds = time.perf_counter() - started
+            tick(IndexProgress("commit", 1, 1, "done"))
+            return clean
+        if self.state is not None:
+            self.state.forget_clean()  # before anything is written: a run that dies leaves no clean state
         manifest = self.store.manifest()
         report.full_rebuild_reason = self._rebuild_reason(manifest, rebuild)
-        removed_ids: list[str] = []
         if report.full_rebuild_reason:
             self.store.reset()
             manifest = {}
-        else:
-            # A file that exists but cannot be read now keeps what was indexed from it.
-            kept = _kept_unreadable(manifest, report, unreadable, articles)
-            removed_ids = sorted(set(manifest) - set(articles) - kept)
-            if manifest and len(removed_ids) * 2 > len(manifest) and not force:
-                raise IndexRefused(
-                    f"this run would remove {len(removed_ids)} of {len(manifest)} indexed articles "
-                    f"(is {corpus_dir} empty or unmounted?); run again with --force to proceed"
-                )
+        stored_ids = self.store.chunk_ids()
+        for attempt in range(1, _MAX_SCANS + 1):
+            skipped, removed_ids = self._removals(scan, manifest, corpus_dir, force=force)
+            plan = plan_writes(scan.articles, manifest, stored_ids, self.chunker, hashes=scan.hashes)
+            if not plan.needs_text:
+                break
+            # Some unchanged files must be parsed after all (the last scan parses every file it has no
+            # Article of: only a corpus that changed meanwhile gets that far).
+            if cache is None:  # cannot happen: stubs come from the cache alone
+                raise RuntimeError("article stubs without a parse cache")
+            cache.reparse.update(scan.articles[aid].path or "" for aid in plan.needs_text)
+            cache.reuse = attempt + 1 < _MAX_SCANS
+            scan = self._scan(corpus_dir, tick, cache)
+        if plan.needs_text:  # cannot happen: the last scan parses every file
+            raise RuntimeError(f"articles still without their text after {_MAX_SCANS} scans")
         self.store.set_info(model=self.embedder.name, chunker=self.chunker.version)
 
-        plan = plan_writes(articles, manifest, self.store.chunk_ids(), self.chunker)
+        report.skipped = skipped
+        report.warnings = scan.warnings
         report.unchanged += plan.unchanged
         report.duplicates = plan.duplicates
         report.skipped.extend(plan.skipped)
@@ -136,27 +185,100 @@ class Indexer:
 
         tick(IndexProgress("commit", 1, 1, "done"))
         report.chunks = self.store.count_chunks()
+        self._record_clean(scan, plan, report, cache)
         report.seconds = time.perf_counter() - started
         return report
 
-    def _scan(
-        self, corpus_dir: Path, report: IndexReport, tick: ProgressCallback
-    ) -> tuple[dict[str, Article], list[int]]:
-        """The corpus's articles by id, and the positions in `report.skipped` of unreadable paths."""
-        articles: dict[str, Article] = {}
-        unreadable: list[int] = []
-        for n, item in enumerate(self._iter_articles(corpus_dir), 1):
+    def _scan(self, corpus_dir: Path, tick: ProgressCallback, cache: FileCache | None) -> _Scan:
+        """Walk the corpus: its articles by id (stubs for files `cache` knows), and the skips."""
+        scan = _Scan()
+        for n, item in enumerate(self._iter_articles(corpus_dir, cache), 1):
             if isinstance(item, Skip):
                 if item.unreadable:
-                    unreadable.append(len(report.skipped))
-                report.skipped.append(item)
+                    scan.unreadable.append(len(scan.skipped))
+                scan.skipped.append(item)
             else:
-                articles[item.id] = item
-                report.warnings.extend(f"{item.path or item.id}: {note}" for note in item.notes)
+                scan.articles[item.id] = item
+                if isinstance(item, Article) and cache is not None:
+                    scan.hashes[item.id] = cache.content_hash(item)  # computed once with the cache's stub
+                else:
+                    scan.hashes[item.id] = _content_hash(item)
+                scan.warnings.extend(f"{item.path or item.id}: {note}" for note in item.notes)
             if n % 200 == 0:
                 tick(IndexProgress("scan", n, 0, f"read {n} articles"))
-        tick(IndexProgress("scan", len(articles), len(articles), f"read {len(articles)} articles"))
-        return articles, unreadable
+        count = len(scan.articles)
+        tick(IndexProgress("scan", count, count, f"read {count} articles"))
+        return scan
+
+    def _unchanged_since_clean(self, scan: _Scan) -> IndexReport | None:
+        """The report of a run with nothing to do, when the corpus state shows it has none, else None.
+
+        Nothing to do: the scan found the very articles (ids and content hashes) of the last
+        successful run, no path was unreadable (its articles would be kept), model and chunker
+        are the same, and the store is the one that run left (`ChunkStore.fingerprint`: every
+        committed change bumps the generation; a rebuild, or a collection deleted, changes the
+        collection ids).
+        """
+        if self.state is None or scan.unreadable:
+            return None
+        clean = self.state.clean()
+        if clean is None:
+            return None
+        if (clean.model, clean.chunker) != (self.embedder.name, self.chunker.version):
+            return None
+        if clean.scan != scan.digest():
+            return None
+        if self.store.fingerprint() != clean.store:
+            return None
+        return IndexReport(
+            unchanged=clean.unchanged,
+            skipped=[*scan.skipped, *clean.chunk_skips],
+            warnings=scan.warnings,
+            chunks=clean.chunks,
+            duplicates=clean.duplicates,
+        )
+
+    def _record_clean(
+        self, scan: _Scan, plan: WritePlan, report: IndexReport, cache: FileCache | None
+    ) -> None:
+        """After a successful run: what a run over the same scan reports, and the store it left."""
+        if self.state is None:
+            return
+        from index.corpus_state import CleanState
+
+        if cache is not None:
+            self.state.forget_files(cache.seen)
+        fingerprint = self.store.fingerprint()
+        if scan.unreadable or fingerprint is None:
+            return  # a run with unreadable paths keeps their articles: no shortcut
+        self.state.record_clean(CleanState(
+            scan=scan.digest(),
+            model=self.embedder.name,
+            chunker=self.chunker.version,
+            store=fingerprint,
+            chunks=report.chunks,
+            unchanged=len(scan.articles) - len(plan.skipped),
+            duplicates=report.duplicates,
+            chunk_skips=tuple(plan.skipped),
+        ))
+
+    def _removals(
+        self, scan: _Scan, manifest: dict[str, ArticleRecord], corpus_dir: Path, *, force: bool
+    ) -> tuple[list[Skip], list[str]]:
+        """The scan's skips (saying which unreadable paths keep their articles) and the ids to remove.
+
+        Raises `IndexRefused` when more than half of the indexed articles would go and not `force`.
+        """
+        # A file that exists but cannot be read now keeps what was indexed from it.
+        skipped = list(scan.skipped)
+        kept = _kept_unreadable(manifest, skipped, scan.unreadable, scan.articles)
+        removed_ids = sorted(set(manifest) - set(scan.articles) - kept)
+        if manifest and len(removed_ids) * 2 > len(manifest) and not force:
+            raise IndexRefused(
+                f"this run would remove {len(removed_ids)} of {len(manifest)} indexed articles "
+                f"(is {corpus_dir} empty or unmounted?); run again with --force to proceed"
+            )
+        return skipped, removed_ids
 
     def _rebuild_reason(self, manifest: dict[str, ArticleRecord], rebuild: bool) -> str | None:
         """Why everything must be embedded again (asked for, or built with another model/chunker), else None."""
@@ -238,7 +360,11 @@ class Indexer:
 
 @dataclass(slots=True)
 class WritePlan:
-    """What a run writes: articles to (re)embed, how many are unchanged, leftovers to clean up."""
+    """What a run writes: articles to (re)embed, how many are unchanged, leftovers to clean up.
+
+    A plan with `needs_text` is not carried out: those articles are stubs that must be chunked
+    or written after all, so their files must be parsed first.
+    """
 
     pending: list[_Pending] = field(default_factory=list)  # originals before their copies
     unchanged: int = 0
@@ -246,13 +372,16 @@ class WritePlan:
     skipped: list[Skip] = field(default_factory=list)  # articles with no text left after chunking
     orphans: set[str] = field(default_factory=set)  # stored chunk ids no manifest record lists
     records_only: list[ArticleRecord] = field(default_factory=list)  # unchanged, record gains a signature
+    needs_text: set[str] = field(default_factory=set)  # ids of stubs whose files must be parsed
 
 
 def plan_writes(
-    articles: dict[str, Article],
+    articles: dict[str, Article | ArticleStub],
     manifest: dict[str, ArticleRecord],
     stored_ids: set[str],
     chunker: ChunkerConfig,
+    *,
+    hashes: dict[str, str] | None = None,
 ) -> WritePlan:
     """Decide per article against the manifest and the stored chunk ids (pure: reads nothing).
 
@@ -260,23 +389,38 @@ def plan_writes(
     it is still the copy of the same original (or of none); one whose chunks went missing (an
     interrupted run) is "repaired"; new ones are "added", changed ones "updated". A near-copy of
     another article (index/dedup.py) gets a record and no chunks of its own.
+
+    A stub (`ArticleStub`) can only be unchanged; one that is not, or whose signature is unknown
+    (no recorded signature and a body that may be long enough for one), is listed in
+    `needs_text` and nothing else is planned. `hashes` are the articles' content hashes when known.
     """
     live_ids = {cid for rec in manifest.values() for cid in rec.chunk_ids}
     broken = {aid for aid, rec in manifest.items() if not set(rec.chunk_ids) <= stored_ids}
     plan = WritePlan(orphans=stored_ids - live_ids)
 
+    if hashes is None:
+        hashes = {aid: _content_hash(a) for aid, a in articles.items()}  # once: it serialises the body
     signatures: dict[str, str | None] = {}
-    hashes = {aid: article.content_hash() for aid, article in articles.items()}  # once: it serialises the body
     items = []
     for aid, article in articles.items():
         old = manifest.get(aid)
-        if old is not None and old.content_hash == hashes[aid] and old.signature:
+        same_text = old is not None and old.content_hash == hashes[aid]
+        if same_text and old.signature:
             signatures[aid] = old.signature
             sig = dedup.decode(old.signature)
+        elif isinstance(article, ArticleStub):
+            if not (same_text and article.short):
+                plan.needs_text.add(aid)
+                continue
+            sig = None  # too short for a signature, as recorded
+            signatures[aid] = None
         else:
             sig = dedup.signature(article.body)
             signatures[aid] = dedup.encode(sig)
-        items.append(dedup.DedupItem(aid, sig, article.published_at, len(article.body)))
+        length = article.body_chars if isinstance(article, ArticleStub) else len(article.body)
+        items.append(dedup.DedupItem(aid, sig, article.published_at, length))
+    if plan.needs_text:
+        return WritePlan(needs_text=plan.needs_text)
     if articles.keys() == manifest.keys() and all(
         signatures[aid] == rec.signature and rec.content_hash == hashes[aid]
         for aid, rec in manifest.items()
@@ -297,6 +441,9 @@ def plan_writes(
             if old.signature != signatures[aid]:  # an index from before signatures: the record only
                 plan.records_only.append(replace(old, signature=signatures[aid]))
             continue
+        if isinstance(article, ArticleStub):
+            plan.needs_text.add(aid)
+            continue
         if original is not None:
             kind = "added" if old is None else "updated"
             plan.pending.append(_Pending(article, [], old, kind, original, signatures[aid]))
@@ -307,21 +454,27 @@ def plan_writes(
             continue
         kind = "added" if old is None else ("repaired" if same_text and aid in broken else "updated")
         plan.pending.append(_Pending(article, chunks, old, kind, None, signatures[aid]))
+    if plan.needs_text:
+        return WritePlan(needs_text=plan.needs_text)
     # Originals before their copies, so a story never has neither passages nor an original.
     plan.pending.sort(key=lambda p: p.duplicate_of is not None)
     return plan
 
 
+def _content_hash(article: Article | ArticleStub) -> str:
+    return article.content_hash() if isinstance(article, Article) else article.content_hash
+
+
 def _kept_unreadable(
     manifest: dict[str, ArticleRecord],
-    report: IndexReport,
+    skipped: list[Skip],
     unreadable: list[int],
-    articles: dict[str, Article],
+    articles: dict[str, Article | ArticleStub],
 ) -> set[str]:
     """Ids of indexed articles from paths that are unreadable now; says in each Skip what was kept."""
     kept: set[str] = set()
     for position in unreadable:
-        skip = report.skipped[position]
+        skip = skipped[position]
         whole = skip.path in ("", ".")
         prefix = skip.path.rstrip("/") + "/"
         ids = {
@@ -334,7 +487,7 @@ def _kept_unreadable(
         if ids:
             kept |= ids
             count = "the indexed version is" if len(ids) == 1 else f"{len(ids)} indexed articles are"
-            report.skipped[position] = replace(skip, reason=f"{skip.reason} ({count} kept)")
+            skipped[position] = replace(skip, reason=f"{skip.reason} ({count} kept)")
     return kept
 
 

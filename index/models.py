@@ -44,6 +44,39 @@ class Article:
 
 
 @dataclass(frozen=True, slots=True)
+class ArticleStub:
+    """An article of a corpus file whose bytes are unchanged since it was last parsed, without its text.
+
+    What the indexer needs to recognise an unchanged article (index/corpus_state.py keeps these
+    per file): `content_hash` is `Article.content_hash()` of the article it stands for,
+    `body_chars` its body's length and `short` whether its body is certainly too short for a
+    near-copy signature (`index.dedup.certainly_short`). An article that must be chunked or
+    written again needs its file parsed.
+    """
+
+    id: str
+    content_hash: str
+    published_at: datetime | None
+    body_chars: int
+    short: bool
+    path: str | None = None
+    notes: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, article: Article, *, short: bool, content_hash: str | None = None) -> ArticleStub:
+        """The stub of a parsed article (`content_hash`: its `content_hash()`, when already known)."""
+        return cls(
+            id=article.id,
+            content_hash=content_hash or article.content_hash(),
+            published_at=article.published_at,
+            body_chars=len(article.body),
+            short=short,
+            path=article.path,
+            notes=article.notes,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Skip:
     """A file (or one line of a JSONL file) that could not be used, and why.
 

@@ -355,6 +355,11 @@ class ChunkStore:
         self._chunks = None
         self._articles = None
 
+    @property
+    def prefix(self) -> str:
+        """The collection name prefix (NEWSBOT_COLLECTION_PREFIX)."""
+        return self._prefix
+
     def _forget_collections(self) -> None:
         """Drop cached Collection objects; the next access fetches them (and their ids) again."""
         self._chunks = None
@@ -448,6 +453,25 @@ class ChunkStore:
         """
         meta = self._client.get_collection(f"{self._prefix}_articles", embedding_function=None).metadata
         return dict(meta or {})
+
+    @_reconnecting
+    def fingerprint(self) -> tuple[int, str, str] | None:
+        """(generation, manifest collection id, chunk collection id), or None when either collection
+        is missing. Reads no records, only the collections' metadata.
+
+        It changes with every committed change (the generation), a rebuild, and a collection that
+        was deleted (and perhaps made again): what the indexer's no-change shortcut checks.
+        """
+        found = []
+        for name in (f"{self._prefix}_articles", f"{self._prefix}_chunks"):
+            try:
+                found.append(self._client.get_collection(name, embedding_function=None))
+            except Exception as exc:  # noqa: BLE001 - classified: only "no such collection" means None
+                if _stale_collection(exc):
+                    return None
+                raise
+        generation = int(dict(found[0].metadata or {}).get("generation", 0))
+        return generation, str(found[0].id), str(found[1].id)
 
     @_reconnecting
     def set_info(self, **values: Any) -> None:

@@ -153,3 +153,20 @@ def test_html_scripts_never_reach_the_body(paragraphs: list[str], script: str, t
     for record in run_parse(".html", page.encode()):
         if isinstance(record, Article):
             assert marker not in record.body
+
+
+def _normalise_body_by_regexes(text: str) -> str:
+    """normalise_body as it was first written (regexes), the reference for the faster one."""
+    from index.parsers.common import clean_text
+
+    text = re.sub(r"[^\S\n]+(?=\n|\Z)", "", clean_text(text))
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.text(alphabet=st.one_of(st.characters(), st.sampled_from(list(WEIRD_CHARS) + [
+    "\n", " ", "\t", "\u00a0", "\u3000", "\x0c", "\x1c", "\u2000", "\u205f"])), max_size=200))
+def test_normalise_body_strips_what_the_regex_whitespace_class_strips(text: str) -> None:
+    from index.parsers.common import normalise_body
+
+    assert normalise_body(text) == _normalise_body_by_regexes(text)

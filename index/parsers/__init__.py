@@ -21,18 +21,27 @@ Walking rules of `iter_corpus`:
   parsed whole, so one bigger than `MAX_JSON_BYTES` is skipped.
 
 Text is accepted as UTF-8 (with or without BOM) or UTF-16 with a BOM, for every format.
+
+With a `ParseCache` (index/corpus_state.py), a file whose bytes were parsed before is not parsed
+again: the bytes the parser would read are hashed (SHA-256; a .jsonl file whole, a text or HTML
+file up to its read limit, with the file size) and the records recorded for that hash are
+yielded, each article as an `ArticleStub`. The modification time is not consulted: a touched
+file whose bytes are the same is not parsed again, and an edit that keeps the size and restores
+the modification time changes the hash.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import errno
+import hashlib
 import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
-from index.models import Article, Skip
+from index.models import Article, ArticleStub, Skip
 from index.parsers.common import DecodeError, decode_bytes
 from index.parsers.html import parse_html
 from index.parsers.jsonfmt import Located, parse_json, parse_jsonl
@@ -42,6 +51,9 @@ __all__ = [
     "ESCAPE_REASON",
     "MAX_JSON_BYTES",
     "SUPPORTED_SUFFIXES",
+    "CachedRecord",
+    "Located",
+    "ParseCache",
     "iter_corpus",
     "parse_file",
     "safe_relpath",
@@ -59,14 +71,38 @@ DEFAULT_MAX_CHARS = 200_000
 # A .json file must be parsed whole; bigger collections belong in .jsonl, which is streamed.
 MAX_JSON_BYTES = 64 * 1_048_576
 ESCAPE_REASON = "symlink leaves the corpus"
+_HASH_BLOCK = 1_048_576
+
+CachedRecord = tuple[ArticleStub | Skip, int | None]
 
 
-def iter_corpus(corpus_dir: Path, *, max_chars: int = DEFAULT_MAX_CHARS) -> Iterator[Article | Skip]:
+class ParseCache(Protocol):
+    """What one file's bytes parsed into, by (record path, size, SHA-256 of the bytes read).
+
+    Bound to one `max_chars` and one version of the parsers (index/corpus_state.py).
+    """
+
+    def get(self, path: str, size: int, digest: str) -> list[Located | CachedRecord] | None:
+        """The records of a file parsed before with exactly these bytes (None: parse it)."""
+
+    def put(self, path: str, size: int, digest: str, records: list[Located]) -> None:
+        """Record what a file with these bytes parsed into."""
+
+
+def iter_corpus(
+    corpus_dir: Path,
+    *,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    cache: ParseCache | None = None,
+) -> Iterator[Article | ArticleStub | Skip]:
     """Walk corpus_dir recursively in sorted path order, yielding every Article and every Skip.
 
     A later article whose id was already seen in this run is skipped with
     `duplicate article id 'X' (first seen in <path>)`. Raises `NotADirectoryError` when
     corpus_dir is not a directory (an indexer must not mistake a missing corpus for an empty one).
+
+    With `cache`, a file parsed before with the same bytes yields the records the cache gives
+    (articles as `ArticleStub`s, or as the `Article`s it kept); what is parsed is put in `cache`.
     """
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
@@ -77,8 +113,8 @@ def iter_corpus(corpus_dir: Path, *, max_chars: int = DEFAULT_MAX_CHARS) -> Iter
         if isinstance(item, Skip):
             yield item
             continue
-        for record, line in _parse_located(item, corpus_dir=corpus_dir, max_chars=max_chars):
-            if isinstance(record, Article):
+        for record, line in _parse_located(item, corpus_dir=corpus_dir, max_chars=max_chars, cache=cache):
+            if isinstance(record, (Article, ArticleStub)):
                 earlier = first_seen.get(record.id)
                 if earlier is not None:
                     yield Skip(
@@ -181,7 +217,13 @@ def html_read_limit(max_chars: int) -> int:
     return 32 * max_chars + 1_048_576
 
 
-def _parse_located(path: Path, *, corpus_dir: Path, max_chars: int) -> Iterator[Located]:
+def _parse_located(
+    path: Path,
+    *,
+    corpus_dir: Path,
+    max_chars: int,
+    cache: ParseCache | None = None,
+) -> Iterator[Located | CachedRecord]:
     rel = safe_relpath(path, corpus_dir)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -200,7 +242,10 @@ def _parse_located(path: Path, *, corpus_dir: Path, max_chars: int) -> Iterator[
             yield Skip(rel, "not a regular file"), None
             return
         if suffix in JSONL_SUFFIXES:
-            yield from parse_jsonl(path, path=rel, max_chars=max_chars)
+            if cache is None:
+                yield from parse_jsonl(path, path=rel, max_chars=max_chars)
+            else:
+                yield from _cached_jsonl(path, rel, max_chars, cache)
             return
         if suffix in JSON_SUFFIXES and info.st_size > limit:
             yield Skip(
@@ -215,11 +260,62 @@ def _parse_located(path: Path, *, corpus_dir: Path, max_chars: int) -> Iterator[
         # Gone (or a dangling link) is not "unreadable": only a file that is there keeps its indexed version.
         yield Skip(rel, f"cannot read: {exc.strerror or exc}", unreadable=exc.errno != errno.ENOENT), None
         return
+    if cache is None:
+        yield from _parse_read(data, info.st_size, rel=rel, suffix=suffix, limit=limit, max_chars=max_chars)
+        return
+    # The parse depends on these bytes and the size alone (the size is in a truncation note).
+    digest = hashlib.sha256(data).hexdigest()
+    if (known := cache.get(rel, info.st_size, digest)) is not None:
+        yield from known
+        return
+    records = list(_parse_read(data, info.st_size, rel=rel, suffix=suffix, limit=limit, max_chars=max_chars))
+    cache.put(rel, info.st_size, digest, records)
+    yield from records
+
+
+def _cached_jsonl(
+    path: Path, rel: str, max_chars: int, cache: ParseCache
+) -> Iterator[Located | CachedRecord]:
+    """A .jsonl file through the cache. It is streamed, not held, so its hash is a read of its own:
+    taken before and after parsing, and what was parsed is recorded only when both agree (a file
+    written to while it was parsed is parsed again next time). OSError propagates, except from
+    the second hash (then nothing is recorded)."""
+    size, digest = _file_digest(path)
+    if (known := cache.get(rel, size, digest)) is not None:
+        yield from known
+        return
+    records: list[Located] = []
+    for record in parse_jsonl(path, path=rel, max_chars=max_chars):
+        records.append(record)
+        yield record
+    try:
+        unchanged = _file_digest(path) == (size, digest)
+    except OSError:
+        unchanged = False
+    if unchanged:
+        cache.put(rel, size, digest, records)
+
+
+def _file_digest(path: Path) -> tuple[int, str]:
+    """(bytes, SHA-256) of a whole file, read in blocks."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while block := handle.read(_HASH_BLOCK):
+            size += len(block)
+            digest.update(block)
+    return size, digest.hexdigest()
+
+
+def _parse_read(
+    data: bytes, size: int, *, rel: str, suffix: str, limit: int, max_chars: int
+) -> Iterator[Located]:
+    """Parse the bytes read from a .txt/.md/.json/.html file of `size` bytes (at most `limit` + 1 of them)."""
     notes: tuple[str, ...] = ()
     partial = len(data) > limit
     if partial:
         data = data[:limit]
-        notes = (f"file is {info.st_size:,} bytes; only the first {limit:,} were read",)
+        notes = (f"file is {size:,} bytes; only the first {limit:,} were read",)
     if not data.strip():
         yield Skip(rel, "empty file"), None
         return
