@@ -150,4 +150,4 @@ def test_seed_corpus_with_the_real_model(env, monkeypatch):
     code, second = index_json(production_cli)
     assert (second["added"], second["updated"], second["embedded_chunks"]) == (0, 0, 0)
     stats = json.loads(run("stats", "--json", group=production_cli).stdout)
-    assert stats["model"] == "packaged:all-MiniLM-L6-v2"
+    assert stats["model"] == "packaged:all-MiniLM-L6-v2+onnx-int8"  # the default backend
