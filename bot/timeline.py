@@ -318,13 +318,7 @@ def find_statements(
     found: list[StoredStatement] = []
     for name in speaker.names if speaker.names is not None else (None,):
         found.extend(index.statements(speaker.key, speaker=name, topic=topic or None, source=source))
-    if since is not None or until is not None:
-        found = [
-            s for s in found
-            if (day := statement_date(s)) is not None
-            and (since is None or day >= since)
-            and (until is None or day <= until)
-        ]
+    found = within_dates(found, since, until)
     found.sort(key=lambda s: (s.published_ts is None, s.published_ts or 0, s.statement.article_id, s.statement.position))
     seen: set[str] = set()
     out = []
@@ -334,6 +328,19 @@ def find_statements(
             seen.add(key)
             out.append(s)
     return out
+
+
+def within_dates(statements: list[StoredStatement], since: date | None, until: date | None) -> list[StoredStatement]:
+    """The statements whose article's day is within the inclusive bounds (all when there are none;
+    undated ones only then)."""
+    if since is None and until is None:
+        return statements
+    return [
+        s for s in statements
+        if (day := statement_date(s)) is not None
+        and (since is None or day >= since)
+        and (until is None or day <= until)
+    ]
 
 
 # --- composing --------------------------------------------------------------------------------

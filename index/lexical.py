@@ -66,6 +66,25 @@ def utc_timestamp(value: datetime | None) -> int | None:
     return None if value is None else timestamp(value)
 
 
+def _article_filters(
+    source: str | None, since_ts: int | None, until_ts: int | None
+) -> tuple[list[str], list[object]]:
+    """SQL conditions on the `articles` table aliased `a` (outlet, inclusive UTC epoch bounds)
+    and their parameters; search and the statement queries share them."""
+    where: list[str] = []
+    params: list[object] = []
+    if source is not None:
+        where.append("a.source_key = ?")
+        params.append(source_key(source) or "")
+    if since_ts is not None:
+        where.append("a.published_ts >= ?")
+        params.append(int(since_ts))
+    if until_ts is not None:
+        where.append("a.published_ts <= ?")
+        params.append(int(until_ts))
+    return where, params
+
+
 def source_key(source: str | None) -> str | None:
     """The case-insensitive form of an outlet name used by filters."""
     if source is None:
@@ -479,15 +498,10 @@ class LexicalIndex:
                 match = " AND ".join(fts_phrase(w) for w in terms.words)
                 where.append("s.chunk_id IN (SELECT chunk_id FROM fts WHERE fts MATCH ?)")
                 params.append(match)
-        if source is not None:
-            where.append("lower(s.source) = ?")
-            params.append(source_key(source) or "")
-        if since_ts is not None:
-            where.append("s.published_ts >= ?")
-            params.append(int(since_ts))
-        if until_ts is not None:
-            where.append("s.published_ts <= ?")
-            params.append(int(until_ts))
+        filters, filter_params = _article_filters(source, since_ts, until_ts)
+        if filters:
+            where.append(f"s.article_id IN (SELECT a.article_id FROM articles a WHERE {' AND '.join(filters)})")
+            params.extend(filter_params)
         sql = (
             "SELECT article_id, chunk_id, start, end, text, speaker, speaker_key, roles, verb, via, position, "
             f"source, published_at, published_ts, title FROM statements s WHERE {' AND '.join(where)} "
@@ -531,17 +545,7 @@ class LexicalIndex:
         terms = analyse_query(query)
         if terms.empty or k <= 0:
             return []
-        where: list[str] = []
-        params: list[object] = []
-        if source is not None:
-            where.append("a.source_key = ?")
-            params.append(source_key(source) or "")
-        if since_ts is not None:
-            where.append("a.published_ts >= ?")
-            params.append(int(since_ts))
-        if until_ts is not None:
-            where.append("a.published_ts <= ?")
-            params.append(int(until_ts))
+        where, params = _article_filters(source, since_ts, until_ts)
         join = " JOIN articles a ON a.article_id = fts.article_id" if where else ""
         # `rank MATCH` + `ORDER BY rank` lets FTS5 sort internally (faster than ORDER BY bm25()).
         sql = (
