@@ -430,3 +430,9 @@ def test_what_did_x_say_finds_x_speaking_where_retrieval_did_not(env):
     assert answer["citations"][0]["article_id"] == "a5"  # her newest statement on passports
     assert lines_of(answer)[0].endswith("[1]") and A5_S1 in answer["citations"][0]["quote"]
     assert [r["article_id"] for r in answer["retrieved"]][0] == "a5"
+
+
+def test_quotes_with_an_empty_speaker_is_a_usage_error(env):
+    result = run("quotes", "  ")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == "Error: SPEAKER is empty: name a person, a surname or a role"

@@ -25,6 +25,8 @@ def quotes_command(ctx: click.Context, speaker, about, since, until, source, as_
     """
     from bot.timeline import day_label, statement_date
 
+    if not speaker.strip():
+        raise click.UsageError("SPEAKER is empty: name a person, a surname or a role")
     settings = load_settings_or_exit()
     with backend_errors(as_json=as_json):
         newsroom = wiring(ctx).newsroom(settings)
