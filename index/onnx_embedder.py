@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import tempfile
 import threading
 import warnings
@@ -190,6 +191,11 @@ class OnnxEmbedder(Embedder):
 
     Nothing is loaded until the first embedding; the first use on a machine exports the model
     into `cache_dir` (default `default_cache_dir()`), which needs torch once.
+
+    `threads` (default: one per core) is how many batches run at once, each in its own
+    single-threaded session: with batches of a few passages, splitting every operator over two
+    threads costs ~12 % more CPU than running two batches side by side (docs/benchmarks.md).
+    A query uses one session; the others open on the first call with more than one batch.
     """
 
     def __init__(
@@ -210,6 +216,7 @@ class OnnxEmbedder(Embedder):
         self._lock = threading.Lock()
         self._session = None
         self._tokenizer = None
+        self._workers: list[tuple[object, object]] = []  # (session, tokenizer) for parallel batches
         self._input_names: list[str] = []
         self.onnx_path: Path | None = None
         self.dim = 0
@@ -232,7 +239,6 @@ class OnnxEmbedder(Embedder):
         with self._lock:
             if self._session is not None:
                 return
-            import onnxruntime as ort
             from tokenizers import Tokenizer
 
             model_dir = self._model_dir()
@@ -242,28 +248,30 @@ class OnnxEmbedder(Embedder):
             tokenizer.enable_truncation(max_length=config.max_seq_length)
             pad_id = tokenizer.token_to_id("[PAD]")
             tokenizer.enable_padding(pad_id=pad_id or 0, pad_token="[PAD]" if pad_id is not None else "<pad>")
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = self._threads
-            options.inter_op_num_threads = 1
-            options.log_severity_level = 3
-            try:
-                session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-            except Exception as exc:
-                raise EmbedderError(f"could not open {onnx_path}: {exc}") from exc
+            session = _open_session(onnx_path)
             self._input_names = [i.name for i in session.get_inputs()]
             self._tokenizer = tokenizer
             self.onnx_path = onnx_path
             self.dim = config.dim
             self._session = session
+            self._workers = [(session, tokenizer)]
 
-    def _embed_batch(self, texts: list[str]) -> np.ndarray:
-        encodings = self._tokenizer.encode_batch(texts)
+    def _open_workers(self) -> list[tuple[object, object]]:
+        """One (session, tokenizer) pair per thread, the extra ones opened on first use."""
+        with self._lock:
+            while len(self._workers) < self._threads:
+                self._workers.append((_open_session(self.onnx_path), _copy_tokenizer(self._tokenizer)))
+            return list(self._workers)
+
+    def _embed_batch(self, texts: list[str], worker: tuple[object, object] | None = None) -> np.ndarray:
+        session, tokenizer = worker or (self._session, self._tokenizer)
+        encodings = tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._input_names:
             feed["token_type_ids"] = np.array([e.type_ids for e in encodings], dtype=np.int64)
-        (tokens,) = self._session.run(["token_embeddings"], feed)
+        (tokens,) = session.run(["token_embeddings"], feed)
         weights = mask[:, :, None].astype(np.float32)
         pooled = (tokens * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
@@ -277,9 +285,64 @@ class OnnxEmbedder(Embedder):
         # Longest first, like sentence-transformers: batches of similar lengths pad little.
         order = np.argsort([-len(t) for t in texts], kind="stable")
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        for i in range(0, len(texts), self._batch_size):
-            idx = order[i : i + self._batch_size]
-            out[idx] = self._embed_batch([texts[j] for j in idx])
-            if progress:
-                progress(len(idx))
+        batches = [order[i : i + self._batch_size] for i in range(0, len(texts), self._batch_size)]
+        if len(batches) == 1 or self._threads == 1:
+            for idx in batches:
+                out[idx] = self._embed_batch([texts[j] for j in idx])
+                if progress:
+                    progress(len(idx))
+            return out
+        self._embed_in_parallel(texts, batches, out, progress)
         return out
+
+    def _embed_in_parallel(self, texts: list[str], batches: list[np.ndarray], out: np.ndarray, progress) -> None:
+        """Worker k embeds batches k, k+n, k+2n, …; progress is reported from the calling thread."""
+        workers = self._open_workers()
+        done: queue.Queue[int | BaseException | None] = queue.Queue()
+
+        def run(k: int) -> None:
+            try:
+                for idx in batches[k :: len(workers)]:
+                    out[idx] = self._embed_batch([texts[j] for j in idx], workers[k])
+                    done.put(len(idx))
+                done.put(None)
+            except BaseException as exc:  # handed to the caller's thread below
+                done.put(exc)
+
+        threads = [threading.Thread(target=run, args=(k,), daemon=True) for k in range(len(workers))]
+        for t in threads:
+            t.start()
+        failure: BaseException | None = None
+        finished = 0
+        while finished < len(threads):
+            item = done.get()
+            if item is None or isinstance(item, BaseException):
+                finished += 1
+                failure = failure or item
+            elif progress and failure is None:
+                progress(item)
+        for t in threads:
+            t.join()
+        if failure is not None:
+            raise failure
+
+
+def _open_session(onnx_path: Path):
+    """A single-threaded ONNX Runtime session on the CPU."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        raise EmbedderError(f"could not open {onnx_path}: {exc}") from exc
+
+
+def _copy_tokenizer(tokenizer):
+    """An independent tokenizer with the same truncation and padding, for another thread."""
+    from tokenizers import Tokenizer
+
+    return Tokenizer.from_str(tokenizer.to_str())

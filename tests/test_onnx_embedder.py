@@ -81,7 +81,7 @@ def tiny_model(tmp_path) -> tuple[Path, Path]:
 
 def test_mean_pooling_over_the_mask_normalised_and_in_input_order(tiny_model):
     folder, cache = tiny_model
-    embedder = OnnxEmbedder(str(folder), cache_dir=cache, batch_size=2)
+    embedder = OnnxEmbedder(str(folder), cache_dir=cache, batch_size=2, threads=1)
     # Different lengths, so the length sort reorders them and padding appears within batches;
     # the last text is longer than max_seq_length and must be truncated.
     texts = ["alpha", "beta gamma delta", "gamma gamma", "delta", "alpha beta gamma delta alpha beta"]
@@ -93,6 +93,41 @@ def test_mean_pooling_over_the_mask_normalised_and_in_input_order(tiny_model):
     assert seen == [2, 2, 1]
     np.testing.assert_allclose(embedder.embed_query("gamma gamma"), _expected("gamma gamma"), atol=1e-6)
     assert embedder.dim == DIM and embedder.name == str(folder)
+
+
+TEXTS = ["alpha", "beta gamma delta", "gamma gamma", "delta", "alpha beta gamma delta alpha beta", "beta", "gamma"]
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_parallel_sessions_give_the_same_vectors_and_report_every_batch(tiny_model, threads):
+    folder, cache = tiny_model
+    alone = OnnxEmbedder(str(folder), cache_dir=cache, batch_size=2, threads=1).embed_documents(TEXTS)
+    embedder = OnnxEmbedder(str(folder), cache_dir=cache, batch_size=2, threads=threads)
+    seen: list[int] = []
+    vecs = embedder.embed_documents(TEXTS, progress=seen.append)
+    np.testing.assert_array_equal(vecs, alone)
+    assert sorted(seen) == [1, 2, 2, 2]
+    assert len(embedder._workers) == threads
+
+
+class _FailsOnDelta(OnnxEmbedder):
+    """Raises in whichever worker thread gets the batch holding "delta"."""
+
+    def _embed_batch(self, texts, worker=None):
+        if "delta" in texts:
+            raise EmbedderError("broken batch")
+        return super()._embed_batch(texts, worker)
+
+
+def test_a_failing_worker_raises_in_the_caller_after_the_others_finish(tiny_model):
+    folder, cache = tiny_model
+    embedder = _FailsOnDelta(str(folder), cache_dir=cache, batch_size=1, threads=2)
+    seen: list[int] = []
+    with pytest.raises(EmbedderError, match="^broken batch$"):
+        embedder.embed_documents(TEXTS, progress=seen.append)
+    assert sum(seen) <= len(TEXTS) - 1
+    # The embedder still works afterwards.
+    np.testing.assert_allclose(embedder.embed_documents(["gamma gamma"]), [_expected("gamma gamma")], atol=1e-6)
 
 
 def test_empty_input_has_shape_zero_by_dim(tiny_model):
