@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 # --- vocabulary -------------------------------------------------------------------------------
 
@@ -146,6 +147,7 @@ _IRREGULAR: dict[str, str] = {
 }
 
 
+@lru_cache(maxsize=1 << 16)  # called for every token at index time; pure
 def lemma(word: str) -> str:
     """A light lemma: lowercase, no possessive 's, plural and -ing/-ed suffixes folded, final e dropped.
 
@@ -190,6 +192,7 @@ def strip_possessive(tok: str) -> str:
     return tok
 
 
+@lru_cache(maxsize=1 << 16)
 def is_capitalised(token: str) -> bool:
     """True for a name-like token: upper-case first, and not a stopword, question word, month or weekday."""
     low = token.lower().replace("’", "'")
@@ -747,6 +750,7 @@ _ROLE_AFTER = re.compile(
 _ROLE_TITLES = frozenset(lemma(t) for t in TITLES) | frozenset(_ROLE_EQUIVALENTS)
 
 
+@lru_cache(maxsize=1 << 16)
 def is_title(word: str) -> bool:
     """True for a title or role word ("Secretary", "minister", "chief")."""
     return word.lower() in TITLES or lemma(word) in _ROLE_TITLES
