@@ -214,9 +214,7 @@ class OnnxEmbedder(Embedder):
         self._cache_dir = cache_dir or default_cache_dir()
         self._threads = threads or os.cpu_count() or 1
         self._lock = threading.Lock()
-        self._session = None
-        self._tokenizer = None
-        self._workers: list[tuple[object, object]] = []  # (session, tokenizer) for parallel batches
+        self._workers: list[tuple[object, object]] = []  # (session, tokenizer); the first serves queries
         self._input_names: list[str] = []
         self.onnx_path: Path | None = None
         self.dim = 0
@@ -237,7 +235,7 @@ class OnnxEmbedder(Embedder):
     def load(self) -> None:
         """Export if needed, then open the tokenizer and the inference session (idempotent)."""
         with self._lock:
-            if self._session is not None:
+            if self._workers:
                 return
             from tokenizers import Tokenizer
 
@@ -250,21 +248,19 @@ class OnnxEmbedder(Embedder):
             tokenizer.enable_padding(pad_id=pad_id or 0, pad_token="[PAD]" if pad_id is not None else "<pad>")
             session = _open_session(onnx_path)
             self._input_names = [i.name for i in session.get_inputs()]
-            self._tokenizer = tokenizer
             self.onnx_path = onnx_path
             self.dim = config.dim
-            self._session = session
             self._workers = [(session, tokenizer)]
 
     def _open_workers(self) -> list[tuple[object, object]]:
         """One (session, tokenizer) pair per thread, the extra ones opened on first use."""
         with self._lock:
             while len(self._workers) < self._threads:
-                self._workers.append((_open_session(self.onnx_path), _copy_tokenizer(self._tokenizer)))
+                self._workers.append((_open_session(self.onnx_path), _copy_tokenizer(self._workers[0][1])))
             return list(self._workers)
 
     def _embed_batch(self, texts: list[str], worker: tuple[object, object] | None = None) -> np.ndarray:
-        session, tokenizer = worker or (self._session, self._tokenizer)
+        session, tokenizer = worker or self._workers[0]
         encodings = tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
