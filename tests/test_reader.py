@@ -13,6 +13,7 @@ import pytest
 from bot.answer import ABSTAIN_TEXT, Answer, Passage
 from bot.extractive import ExtractiveAnswerer
 from bot.reader import RuleTagger, SpacyTagger, answer_labels, resolve_role
+from bot.syntax import Slot, filler_span, question_slot, slot_fillers, word_key
 from bot.wiring import build_reader, load_nlp
 from index.embedder import HashingEmbedder
 
@@ -182,6 +183,74 @@ def test_the_answer_leads_with_a_verbatim_short_answer(reader_answerer, question
     assert answer.text.startswith(f"{short}.\n")
 
 
+# --- the slot the question asks about (bot.syntax) ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "slot"),
+    [
+        ("Which company will seek approval for a ferry licence?", Slot("subj", "seek")),
+        ("Which company is accused of polluting the harbour?", Slot("obj", "accus")),  # passive subject
+        ("Which two ferry companies plan to merge?", Slot("subj", "plan")),  # "Which" misattached
+        ("Council members approved the sale of which football team?", Slot("of", "sal")),
+        ("Which ferry line did Northwind Foods buy?", Slot("obj", "buy")),
+        ("Who is the council leader?", None),  # a slot of "be" says nothing
+        ("What did Halvorsen say about the tolls?", Slot("obj", "say")),
+    ],
+)
+def test_question_slot(nlp, question, slot):
+    [parse] = SpacyTagger(nlp).parses([question])
+    assert question_slot(question, parse) == slot
+
+
+def test_slot_fillers_follow_shared_subjects_and_conjuncts(nlp):
+    text = "Northwind Ferries and Lakeside Lines announced plans to merge on Friday."
+    [parse] = SpacyTagger(nlp).parses([text])
+    fillers = slot_fillers(text, parse, Slot("subj", "plan"), lambda w: word_key(w) == "plan")
+    assert [text[slice(*filler_span(text, parse, i))] for i in fillers] == ["Northwind Ferries", "Lakeside Lines"]
+
+
+def test_word_key_folds_irregular_past_forms():
+    assert [word_key(w) for w in ("said", "says", "told", "became", "Sought")] == [
+        "say", "say", "tell", word_key("become"), "seek"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "short"),
+    [
+        # Two organisations: the one in the subject slot answers.
+        ("Which company will seek approval for a ferry licence?",
+         "Northwind Foods will seek approval from the Harbor Authority for a ferry licence.\n\n"
+         "The Harbor Authority has granted ferry licences to Lakeside Lines and Brindle Boats.",
+         "Northwind Foods"),
+        # The object of "accuse", whether or not the tagger names it.
+        ("Which company is accused of polluting the harbour?",
+         "Environmental groups accuse Brindle Chemicals of polluting the harbour, according to a report "
+         "by the Harbour Trust.",
+         "Brindle Chemicals"),
+        # "Which two …": both conjoined subjects, as one answer.
+        ("Which two ferry companies plan to merge?",
+         "Northwind Ferries and Lakeside Lines announced plans to merge on Friday.\n\n"
+         "There is no reason to let two ferry companies merge, said Sarah Miller of the Harbour Fairness Project.",
+         "Northwind Ferries and Lakeside Lines"),
+        ("Council members approved the sale of which football team?",
+         "Council members approved the sale of the Brindle Rovers on Tuesday.", "the Brindle Rovers"),
+        # A possessive fills "of"; the country's full name is preferred to its short form.
+        ("Anita Verhoeven became the new trade envoy of which country?",
+         "The UK's new trade envoy, Anita Verhoeven, arrived on Monday.\n\n"
+         "Anita Verhoeven became the United Kingdom's new trade envoy in March.",
+         "the United Kingdom"),
+        ("Which country announced a ferry ban?", "South Korea’s ferry ban was announced on Monday.", "South Korea"),
+    ],
+)
+def test_the_short_answer_fills_the_slot_the_question_asks_about(reader_answerer, question, text, short):
+    answer = reader_answerer.answer(question, [passage(text)])
+    sa = answer.short_answer
+    assert sa is not None and sa["text"] == short
+    assert answer.citations[sa["n"] - 1].passage.text[sa["start"] : sa["end"]] == short
+
+
 def test_who_is_a_role_is_answered_with_the_person_holding_it(reader_answerer):
     # Halvorsen is named more often, but the coverage gives the title to Verhoeven.
     text = f"{TOLLS}\n\nHalvorsen spoke for an hour.\n\n{UNFAIR}"
@@ -312,8 +381,8 @@ def test_warming_up_the_answerer_loads_the_spacy_pipeline_once(monkeypatch):
     assert loads == [1]
 
 
-def test_the_spacy_tagger_runs_ner_only(nlp):
-    assert nlp.pipe_names == ["tok2vec", "ner"]
+def test_the_spacy_tagger_runs_the_parser_and_ner_only(nlp):
+    assert nlp.pipe_names == ["tok2vec", "parser", "ner"]
     tagger = SpacyTagger(nlp)
     [ents] = tagger.entities(["Northwind Foods agreed to buy Lakeside Dairy for $40 million."])
     assert [(e.text, e.label) for e in ents if e.label == "MONEY"] == [("$40 million", "MONEY")]
