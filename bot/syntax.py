@@ -80,23 +80,68 @@ def _text(text: str, parse: Parse, i: int) -> str:
     return text[parse[i].start : parse[i].end]
 
 
-def question_slot(text: str, parse: Parse) -> Slot | None:
-    """The slot the wh-phrase of a question fills, or None (no wh-phrase, a light verb, no parse).
-
-    "Which company will seek approval?" → ("subj", "seek"); "Which company is accused of …?" →
-    ("obj", "accus"): a passive subject is the verb's object; "… the sale of which team?" →
-    ("of", "sal")."""
+def _wh_phrase(text: str, parse: Parse) -> tuple[int, int] | None:
+    """(the wh-word, the head of its phrase) of a question: "which" and "company" of "Which
+    company …", "who" twice for "Who …"; None without one."""
     wh = next((i for i, t in enumerate(parse) if _text(text, parse, i).lower() in _WH_WORDS), None)
     if wh is None:
         return None
     head = wh
     if parse[wh].dep in ("det", "poss", "amod", "nummod") and parse[wh].head != wh:
         head = parse[wh].head  # "which company": the phrase is "company"
-    elif wh + 1 < len(parse) and parse[wh + 1].dep in _MODIFIERS | _NOMINALS:
-        # "Which two ferry companies plan …": the small parser hangs "Which" elsewhere
-        head = wh + 1
-        while head + 1 < len(parse) and parse[head].dep in _MODIFIERS:
-            head += 1
+    else:
+        # "Which two ferry companies plan …", "Which wildly popular show …": the small parser
+        # hangs "Which" elsewhere; the phrase is the noun after its modifiers.
+        j = wh + 1
+        while j < len(parse) and parse[j].dep in _MODIFIERS | {"advmod"}:
+            j += 1
+        if j < len(parse) and parse[j].dep in _NOMINALS:
+            head = j
+    return wh, head
+
+
+def question_noun(text: str, parse: Parse) -> str | None:
+    """The `word_key` of the noun a which/what question asks for ("singer" of "Which popular
+    singer …"), or None ("Who …", no parse)."""
+    found = _wh_phrase(text, parse)
+    if found is None or found[0] == found[1]:
+        return None
+    return word_key(_text(text, parse, found[1]))
+
+
+def definite_mentions(text: str, parse: Parse, noun: str) -> list[int]:
+    """Tokens that refer back to something with a definite description of `noun`: "the singer",
+    "the wildly popular South Korean show", "this company"."""
+    out = []
+    for i, _ in enumerate(parse):
+        if word_key(_text(text, parse, i)) != noun:
+            continue
+        dets = [j for j in _children(parse, i) if parse[j].dep == "det"]
+        if any(_text(text, parse, j).lower() in ("the", "this", "that") for j in dets) and not any(
+            parse[j].dep in ("poss", "compound") and is_capitalised(_text(text, parse, j)) for j in _children(parse, i)
+        ):
+            out.append(i)
+    return out
+
+
+def main_subject(parse: Parse) -> int | None:
+    """The subject of a sentence's root verb (active or passive), or None."""
+    root = next((i for i, t in enumerate(parse) if t.head == i), None)
+    if root is None:
+        return None
+    return next((j for j in _children(parse, root) if parse[j].dep in ("nsubj", "nsubjpass")), None)
+
+
+def question_slot(text: str, parse: Parse) -> Slot | None:
+    """The slot the wh-phrase of a question fills, or None (no wh-phrase, a light verb, no parse).
+
+    "Which company will seek approval?" → ("subj", "seek"); "Which company is accused of …?" →
+    ("obj", "accus"): a passive subject is the verb's object; "… the sale of which team?" →
+    ("of", "sal")."""
+    found = _wh_phrase(text, parse)
+    if found is None:
+        return None
+    head = found[1]
     dep = parse[head].dep
     governor = parse[head].head
     if governor == head:

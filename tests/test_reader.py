@@ -13,7 +13,7 @@ import pytest
 from bot.answer import ABSTAIN_TEXT, Answer, Passage
 from bot.extractive import ExtractiveAnswerer
 from bot.reader import RuleTagger, SpacyTagger, answer_labels, resolve_role
-from bot.syntax import Slot, filler_span, question_slot, slot_fillers, word_key
+from bot.syntax import Slot, filler_span, question_noun, question_slot, slot_fillers, word_key
 from bot.wiring import build_reader, load_nlp
 from index.embedder import HashingEmbedder
 
@@ -203,6 +203,19 @@ def test_question_slot(nlp, question, slot):
     assert question_slot(question, parse) == slot
 
 
+@pytest.mark.parametrize(
+    ("question", "noun"),
+    [
+        ("Which popular singer will open a concert series?", word_key("singer")),
+        ("Which wildly popular show was renewed?", word_key("show")),
+        ("Who won the regatta?", None),
+    ],
+)
+def test_question_noun(nlp, question, noun):
+    [parse] = SpacyTagger(nlp).parses([question])
+    assert question_noun(question, parse) == noun
+
+
 def test_slot_fillers_follow_shared_subjects_and_conjuncts(nlp):
     text = "Northwind Ferries and Lakeside Lines announced plans to merge on Friday."
     [parse] = SpacyTagger(nlp).parses([text])
@@ -242,6 +255,15 @@ def test_word_key_folds_irregular_past_forms():
          "Anita Verhoeven became the United Kingdom's new trade envoy in March.",
          "the United Kingdom"),
         ("Which country announced a ferry ban?", "South Korea’s ferry ban was announced on Monday.", "South Korea"),
+        # "the singer" is resolved to the subject of the sentence before, which is then cited.
+        ("Which popular singer will open a harbour concert series this year?",
+         "Maren Olsen is coming back to Brindlewick.\n\n"
+         "After a long break, the singer announced Monday that she will open a harbour concert series in June.",
+         "Maren Olsen"),
+        ("Which company is accused of dumping waste in the harbour?",
+         "Brindle Chemicals has faced protests all week.\n\n"
+         "A report by the Harbour Trust says the company dumped waste in the harbour for a decade.",
+         "Brindle Chemicals"),
     ],
 )
 def test_the_short_answer_fills_the_slot_the_question_asks_about(reader_answerer, question, text, short):
