@@ -14,6 +14,7 @@ changed without reading the manifest or the chunk ids.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -27,6 +28,8 @@ from index.models import Article, ArticleStub, Chunk, IndexProgress, IndexReport
 from index.store import ArticleRecord, ChunkStore, timestamp
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from index.corpus_state import CorpusState, FileCache
 
 ProgressCallback = Callable[[IndexProgress], None]
@@ -311,41 +314,59 @@ class Indexer:
         report.repaired += len(plan.orphans)
 
     def _write(self, pending: list[_Pending], report: IndexReport, tick: ProgressCallback) -> None:
-        """Embed and commit in batches: chunks first, then the manifest record, then old chunks go."""
+        """Embed and commit in batches: chunks first, then the manifest record, then old chunks go.
+
+        This thread embeds batch k+1 while a `_BatchWriter` thread stores batch k: embedding keeps
+        the cores busy, a Chroma write is mostly chromadb's own Rust and SQLite work, so the two
+        overlap. Batches are written in order; the first failure (of either) stops both, batches
+        before it stay committed, and it is raised unchanged. The store is only called from the
+        writer thread until it has been joined.
+        """
         total_chunks = sum(len(p.chunks) for p in pending)
         done = 0
         tick(IndexProgress("embed", 0, total_chunks, f"{len(pending)} articles to embed"))
-        for batch in _batches(pending, self.batch_chunks):
-            chunks = [c for p in batch for c in p.chunks]
-            texts = [embedding_text(c, self.chunker) for c in chunks]
-            base = done
+        writer = _BatchWriter(lambda embedded: self._store_batch(embedded, report))
+        try:
+            for batch in _batches(pending, self.batch_chunks):
+                chunks = [c for p in batch for c in p.chunks]
+                texts = [embedding_text(c, self.chunker) for c in chunks]
+                base = done
 
-            def on_embedded(k: int, _base: int = base) -> None:
-                nonlocal done
-                done = min(done + k, _base + len(chunks))
-                tick(IndexProgress("embed", done, total_chunks, "embedding"))
+                def on_embedded(k: int, _base: int = base) -> None:
+                    nonlocal done
+                    done = min(done + k, _base + len(chunks))
+                    tick(IndexProgress("embed", done, total_chunks, "embedding"))
 
-            if chunks:
-                vectors = self.embedder.embed_documents(texts, progress=on_embedded)
-                hashes = [p.article.content_hash() for p in batch for _ in p.chunks]
-                self.store.add_chunks(chunks, vectors, hashes)
-                self.hooks.wrote()
-            self.store.commit_articles([_record(p.article, p.chunks, p.duplicate_of, p.signature) for p in batch])
+                vectors = self.embedder.embed_documents(texts, progress=on_embedded) if chunks else None
+                done = base + len(chunks)
+                writer.put(_Embedded(batch, chunks, vectors))
+        except BaseException:
+            writer.close(raise_error=False)  # the batches handed over before this failure are written
+            raise
+        writer.close()
+
+    def _store_batch(self, embedded: _Embedded, report: IndexReport) -> None:
+        """Write one embedded batch (on the writer thread) and count it in the report."""
+        batch, chunks = embedded.batch, embedded.chunks
+        if chunks:
+            hashes = [p.article.content_hash() for p in batch for _ in p.chunks]
+            self.store.add_chunks(chunks, embedded.vectors, hashes)
             self.hooks.wrote()
-            stale = [cid for p in batch if p.old for cid in p.old.chunk_ids if cid not in {c.id for c in p.chunks}]
-            if stale:
-                self.store.delete_chunks(stale)
-                self.hooks.wrote()
-            self.store.bump_generation()
-            done = base + len(chunks)
-            report.embedded_chunks += len(chunks)
-            for p in batch:
-                if p.kind == "added":
-                    report.added += 1
-                elif p.kind == "updated":
-                    report.updated += 1
-                else:
-                    report.repaired += 1
+        self.store.commit_articles([_record(p.article, p.chunks, p.duplicate_of, p.signature) for p in batch])
+        self.hooks.wrote()
+        stale = [cid for p in batch if p.old for cid in p.old.chunk_ids if cid not in {c.id for c in p.chunks}]
+        if stale:
+            self.store.delete_chunks(stale)
+            self.hooks.wrote()
+        self.store.bump_generation()
+        report.embedded_chunks += len(chunks)
+        for p in batch:
+            if p.kind == "added":
+                report.added += 1
+            elif p.kind == "updated":
+                report.updated += 1
+            else:
+                report.repaired += 1
 
     def _remove(self, removed_ids: list[str], manifest: dict[str, ArticleRecord], report: IndexReport) -> None:
         """Removed articles: drop the manifest record (the commit point), then their chunks."""
@@ -356,6 +377,72 @@ class Indexer:
         self.store.delete_chunks(cid for aid in removed_ids for cid in manifest[aid].chunk_ids)
         self.hooks.wrote()
         report.removed = len(removed_ids)
+
+
+@dataclass(slots=True)
+class _Embedded:
+    """A batch of articles with the vectors of their chunks, on its way to the store."""
+
+    batch: list[_Pending]
+    chunks: list[Chunk]
+    vectors: np.ndarray | None  # None when the batch has no chunks (near-copies only)
+
+
+WRITER_THREAD = "newsbot-index-writer"
+
+
+class _BatchWriter:
+    """Runs `write` on each batch handed to `put`, in order, on one thread named `WRITER_THREAD`.
+
+    One slot: `put` waits while a batch is already waiting, so at most one embedded batch waits
+    for the store. After the first exception of `write` no further batch is written, and the
+    exception is raised in the caller's thread (unchanged) by the next `put` or by `close`.
+    """
+
+    def __init__(self, write: Callable[[_Embedded], None]):
+        self._write = write
+        self._cond = threading.Condition()
+        self._slot: _Embedded | None = None
+        self._closed = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=WRITER_THREAD)
+        self._thread.start()
+
+    def put(self, embedded: _Embedded) -> None:
+        """Hand over the next batch; raises the writer's exception if it failed."""
+        with self._cond:
+            while self._slot is not None and self._error is None:
+                self._cond.wait()
+            if self._error is not None:
+                raise self._error
+            self._slot = embedded
+            self._cond.notify_all()
+
+    def close(self, *, raise_error: bool = True) -> None:
+        """Wait until the batches handed over are written (or one failed) and the thread has ended."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._thread.join()
+        if raise_error and self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while self._slot is None and not self._closed:
+                    self._cond.wait()
+                embedded, self._slot = self._slot, None
+                self._cond.notify_all()
+            if embedded is None:  # closed and nothing left
+                return
+            try:
+                self._write(embedded)
+            except BaseException as exc:  # raised in the caller's thread by put/close
+                with self._cond:
+                    self._error = exc
+                    self._cond.notify_all()
+                return
 
 
 @dataclass(slots=True)

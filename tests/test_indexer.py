@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -9,9 +12,9 @@ import pytest
 
 from index.chunking import DEFAULT_CONFIG, chunk_article
 from index.embedder import HashingEmbedder
-from index.indexer import Indexer, IndexerHooks, IndexRefused, collect_stats
-from index.models import Article, Skip
-from index.store import open_store
+from index.indexer import WRITER_THREAD, Indexer, IndexerHooks, IndexRefused, collect_stats
+from index.models import Article, IndexProgress, IndexReport, Skip
+from index.store import ChunkStore, open_store
 
 
 class CountingEmbedder(HashingEmbedder):
@@ -157,3 +160,203 @@ def test_interrupted_run_is_repaired_by_the_next(store, tmp_path, crash_after):
 def test_missing_corpus_folder_is_an_error(store, tmp_path):
     with pytest.raises(FileNotFoundError, match="corpus folder not found"):
         Indexer(store, HashingEmbedder(), articles=FakeCorpus([])).run(tmp_path / "nope")
+
+
+# --- the pipelined write (issue #13): batch k is stored while batch k+1 is embedded -----------
+
+
+class StoreFailure(Exception):
+    pass
+
+
+class EmbedFailure(Exception):
+    pass
+
+
+class RecordingStore(ChunkStore):
+    """The real store, recording each write (what, on which thread); `before_add(n)` runs before the
+    n-th `add_chunks` writes anything (to fail it, or hold it back)."""
+
+    def __init__(self, inner: ChunkStore, before_add: Callable[[int], None] | None = None):
+        super().__init__(inner._client, location=inner.location, data_dir=inner.data_dir)
+        self.before_add = before_add
+        self.adds = 0
+        self.writes: list[tuple[str, str]] = []
+
+    def _note(self, what: str) -> None:
+        self.writes.append((what, threading.current_thread().name))
+
+    def add_chunks(self, chunks, vectors, content_hashes) -> None:
+        self.adds += 1
+        if self.before_add:
+            self.before_add(self.adds)
+        self._note("add " + ",".join(c.article_id for c in chunks))
+        super().add_chunks(chunks, vectors, content_hashes)
+
+    def commit_articles(self, records) -> None:
+        self._note("commit " + ",".join(r.article_id for r in records))
+        super().commit_articles(records)
+
+    def uncommit_articles(self, article_ids) -> None:
+        self._note("uncommit " + ",".join(article_ids))
+        super().uncommit_articles(article_ids)
+
+    def delete_chunks(self, chunk_ids) -> None:
+        ids = list(chunk_ids)
+        self._note(f"delete {len(ids)}")
+        super().delete_chunks(ids)
+
+    def bump_generation(self) -> int:
+        self._note("bump")
+        return super().bump_generation()
+
+
+class HookedEmbedder(HashingEmbedder):
+    """A HashingEmbedder that calls `before(n)` before its n-th `embed_documents`."""
+
+    def __init__(self, before: Callable[[int], None]):
+        super().__init__()
+        self.before = before
+        self.calls = 0
+
+    def embed_documents(self, texts, progress=None):
+        self.calls += 1
+        self.before(self.calls)
+        return super().embed_documents(texts, progress)
+
+
+def writer_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == WRITER_THREAD]
+
+
+def snapshot(store: ChunkStore) -> tuple[dict, dict]:
+    """Every stored chunk (text, metadata, vector) and the manifest."""
+    got = store.chunks.get(include=["documents", "metadatas", "embeddings"])
+    chunks = {
+        cid: (doc, meta, [float(x) for x in vec])
+        for cid, doc, meta, vec in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True)
+    }
+    return chunks, store.manifest()
+
+
+def counts(report: IndexReport) -> IndexReport:
+    return replace(report, seconds=0.0)
+
+
+W, MAIN = WRITER_THREAD, "MainThread"
+
+
+def test_pipelined_write_matches_a_single_batch_run(tmp_path):
+    corpus = FakeCorpus([make_article(i) for i in range(7)])
+    piped = RecordingStore(open_store(data_dir=str(tmp_path / "piped")))
+    single = open_store(data_dir=str(tmp_path / "single"))
+    ticks: list[IndexProgress] = []
+    piped_indexer = Indexer(piped, HashingEmbedder(), articles=corpus, batch_chunks=2)  # one chunk an article
+    single_indexer = Indexer(single, HashingEmbedder(), articles=corpus, batch_chunks=10_000)
+
+    first = piped_indexer.run(tmp_path, progress=ticks.append)
+    assert counts(first) == counts(single_indexer.run(tmp_path))
+    assert (first.added, first.embedded_chunks, first.chunks) == (7, 7, 7)
+    assert snapshot(piped) == snapshot(single)
+    assert piped.chunk_ids() == expected_ids(corpus.articles.values())
+    assert ticks == [
+        IndexProgress("scan", 7, 7, "read 7 articles"),
+        IndexProgress("embed", 0, 7, "7 articles to embed"),
+        *(IndexProgress("embed", n, 7, "embedding") for n in (2, 4, 6, 7)),
+        IndexProgress("commit", 1, 1, "done"),
+    ]
+    assert piped.writes == [
+        *((what, W) for ids in ("story-0,story-1", "story-2,story-3", "story-4,story-5", "story-6")
+          for what in (f"add {ids}", f"commit {ids}", "bump")),
+        ("bump", MAIN),
+    ]
+
+    corpus.articles["story-1"] = make_article(1, extra="A correction was added.")
+    corpus.articles["story-4"] = make_article(4, extra="Figures were revised.")
+    del corpus.articles["story-2"]
+    corpus.articles["story-9"] = make_article(9)
+    piped.writes.clear()
+    second = piped_indexer.run(tmp_path)
+    assert counts(second) == counts(single_indexer.run(tmp_path))
+    assert (second.added, second.updated, second.removed, second.unchanged, second.chunks) == (1, 2, 1, 4, 7)
+    assert snapshot(piped) == snapshot(single)
+    assert piped.writes == [
+        ("add story-1,story-4", W), ("commit story-1,story-4", W), ("delete 2", W), ("bump", W),
+        ("add story-9", W), ("commit story-9", W), ("bump", W),
+        ("uncommit story-2", MAIN), ("delete 1", MAIN), ("bump", MAIN),
+    ]
+    assert writer_threads() == []
+
+
+def test_a_batch_is_stored_while_the_next_is_embedded(store, tmp_path):
+    second_embedding = threading.Event()
+    overlapped: list[bool] = []
+
+    def hold_first_add(n: int) -> None:
+        if n == 1:  # a serial write would wait here in vain: batch 2 is embedded only after it
+            overlapped.append(second_embedding.wait(timeout=10))
+
+    def note_second(n: int) -> None:
+        if n == 2:
+            second_embedding.set()
+
+    corpus = FakeCorpus([make_article(i) for i in range(3)])
+    recording = RecordingStore(store, before_add=hold_first_add)
+    report = Indexer(recording, HookedEmbedder(note_second), articles=corpus, batch_chunks=1).run(tmp_path)
+    assert overlapped == [True]
+    assert (report.added, report.chunks) == (3, 3)
+    assert writer_threads() == []
+
+
+@pytest.mark.parametrize("fail_on", [2, 5])  # 5: the last batch, whose failure surfaces only when the writer is joined
+def test_a_store_failure_propagates_after_the_earlier_batches_are_committed(store, tmp_path, fail_on):
+    corpus = FakeCorpus([make_article(i) for i in range(5)])
+    failure = StoreFailure("disk on fire")
+
+    def fail(n: int) -> None:
+        if n == fail_on:
+            raise failure
+
+    recording = RecordingStore(store, before_add=fail)
+    with pytest.raises(StoreFailure) as caught:
+        Indexer(recording, HashingEmbedder(), articles=corpus, batch_chunks=1).run(tmp_path)
+    assert caught.value is failure
+    assert writer_threads() == []
+    committed = [f"story-{i}" for i in range(fail_on - 1)]
+    assert sorted(store.manifest()) == committed
+    assert store.chunk_ids() == expected_ids(corpus.articles[aid] for aid in committed)
+    assert recording.adds == fail_on  # nothing after the failed batch was even tried
+    assert recording.writes == [(what, W) for aid in committed for what in (f"add {aid}", f"commit {aid}", "bump")]
+
+    recording.before_add = None
+    again = Indexer(recording, HashingEmbedder(), articles=corpus, batch_chunks=1).run(tmp_path)
+    assert (again.added, again.unchanged, again.repaired, again.chunks) == (6 - fail_on, fail_on - 1, 0, 5)
+    assert store.chunk_ids() == expected_ids(corpus.articles.values())
+    assert sorted(store.manifest()) == sorted(corpus.articles)
+    assert writer_threads() == []
+
+
+@pytest.mark.parametrize("fail_on", [1, 3])
+def test_an_embedder_failure_propagates_after_the_earlier_batches_are_committed(store, tmp_path, fail_on):
+    corpus = FakeCorpus([make_article(i) for i in range(5)])
+    failure = EmbedFailure("out of memory")
+
+    def fail(n: int) -> None:
+        if n == fail_on:
+            raise failure
+
+    recording = RecordingStore(store)
+    with pytest.raises(EmbedFailure) as caught:
+        Indexer(recording, HookedEmbedder(fail), articles=corpus, batch_chunks=1).run(tmp_path)
+    assert caught.value is failure
+    assert writer_threads() == []
+    committed = [f"story-{i}" for i in range(fail_on - 1)]
+    assert sorted(store.manifest()) == committed
+    assert store.chunk_ids() == expected_ids(corpus.articles[aid] for aid in committed)
+    assert recording.writes == [(what, W) for aid in committed for what in (f"add {aid}", f"commit {aid}", "bump")]
+
+    again = Indexer(recording, HashingEmbedder(), articles=corpus, batch_chunks=1).run(tmp_path)
+    assert (again.added, again.unchanged, again.repaired, again.chunks) == (6 - fail_on, fail_on - 1, 0, 5)
+    assert store.chunk_ids() == expected_ids(corpus.articles.values())
+    assert sorted(store.manifest()) == sorted(corpus.articles)
+    assert writer_threads() == []
