@@ -36,6 +36,7 @@ from bot.reader import (
     name_key,
     resolve_role,
     weighted_score,
+    wh_words,
     with_quoted_titles,
 )
 from bot.syntax import (
@@ -619,6 +620,7 @@ def _typed_entities(
             merged.append(e)
     q_keys = {lemma(t) for t in question_lower} | {lemma(t) for t in tokens(q.text)}
     name_keys = {lemma(t) for name in q.names for t in tokens(name)}
+    asked_countries = _countries_in(q)
     out = []
     for e in merged:
         if e.text.endswith(("'s", "’s")) and len(e.text) > 2:  # "Pfizer's" tagged whole: the name is "Pfizer"
@@ -631,12 +633,73 @@ def _typed_entities(
         words = [lemma(t) for t in tokens(e.text)]
         if words and all(wd in q_keys for wd in words):
             continue
+        if asked_countries and country_name(name_key(e.text)) in asked_countries:
+            continue  # "the United States" when the question says "in the US"
         if e.label == "PERSON" and name_keys.intersection(words):
             continue  # the person the question names ("Who did President Yoon call?") is not the answer
         if e.label != "PERSON" and "PERSON" in q.labels[: q.primary_labels] and _titles_a_person(e, merged, text):
             continue  # "NATO" of "NATO Secretary General Mark Rutte" is the person's title, not an answer
         out.append(e)
     return out
+
+
+_HOW_OLD = re.compile(r"\bhow\s+old\b", re.IGNORECASE)
+_AGE = re.compile(r"^\d{1,3}(?:[- ]years?[- ]old)?$|^aged?\s+\d{1,3}$", re.IGNORECASE)
+
+
+def _is_age(e: Entity, text: str) -> bool:
+    """An age: "17-year-old", "aged 17", or a bare number set off by commas ("Mack Rutherford, 17,")."""
+    if not _AGE.match(e.text):
+        return False
+    if not e.text.isdigit():
+        return True
+    return text[max(0, e.start - 2) : e.start] == ", " and text[e.end : e.end + 1] in (",", ".")
+
+
+_CAPITALISED_RUN = re.compile(r"(?:(?:The|the)\s+)?[A-Z][\w’'&.-]*(?:\s+(?:of\s+|&\s+)?[A-Z][\w’'&.-]*)*")
+
+
+def _names_with_type_word(
+    text: str, found: list[Entity], ents: tuple[Entity, ...], type_words: set[str], q: QuestionAnalysis
+) -> list[Entity]:
+    """`found` plus the capitalised names that end in a word of the question's wh-phrase ("The
+    Tony Awards" for "which awards show", "Lakeside University" for "which university") when the
+    tagger missed them or tagged only part of them."""
+    out = list(found)
+    for m in _CAPITALISED_RUN.finditer(text):
+        a, b = m.start(), m.end()
+        owner = max(text.rfind("'s ", a, b), text.rfind("’s ", a, b))
+        if owner >= 0:
+            a = owner + 3  # "California's Yosemite National Park": the park
+        words = tokens(text[a:b])
+        if len(words) < 2 or lemma(words[-1]) not in type_words:
+            continue
+        if any(e.start <= a and b <= e.end for e in out):
+            continue  # already an answer, whole
+        if any(a <= e.start and e.end <= b and lemma(tokens(e.text)[-1]) in type_words for e in out if tokens(e.text)):
+            continue  # the tagger has the name with its type word already
+        if any(e.start < b and a < e.end and not (a <= e.start and e.end <= b) for e in ents):
+            continue  # straddles another entity
+        if any(a <= e.start and e.end <= b and e.label not in q.labels for e in ents if e.label != "PERSON"):
+            continue
+        out = [e for e in out if not (a <= e.start and e.end <= b)]
+        out.append(Entity(text[a:b], q.labels[0], a, b))
+    return sorted(out, key=lambda e: e.start)
+
+
+_CURRENCY = re.compile(r"[$€£¥]|\b(?:dollars?|euros?|pounds?|yen|yuan|rupees?|francs?|pesos?|won)\b", re.IGNORECASE)
+
+
+def _doubtful_money(e: Entity) -> bool:
+    """A MONEY entity without a currency ("tens of millions" of borrowers) counts as a fallback."""
+    return e.label == "MONEY" and not _CURRENCY.search(e.text)
+
+
+def _countries_in(q: QuestionAnalysis) -> frozenset[str]:
+    """The full names of the countries a question names ("US" → "the United States")."""
+    found = {country_name(name_key(n)) for n in q.names}
+    found.update(country_name(name_key(t)) for t in tokens(q.text))
+    return frozenset(c for c in found if c is not None)
 
 
 def _titles_a_person(e: Entity, ents: list[Entity], text: str) -> bool:
@@ -836,9 +899,16 @@ def _short_answer(
     pool = list(chosen)
     resolved: dict[tuple[int, int], Entity] = {}  # (passage, position) → the antecedent named there
 
+    how_old = bool(_HOW_OLD.search(asked))
+    type_words = {lemma(w) for w in wh_words(asked)} - {"which", "what"}
+
     def answers_in(s: Sentence, ents: tuple[Entity, ...]) -> tuple[list[Entity], set[tuple[int, int]]]:
         outlet = name_key(s.source) if s.source else None
         found = [e for e in _typed_entities(ents, q, question_lower, s.text) if name_key(e.text) != outlet]
+        if how_old:
+            found = [e for e in found if _is_age(e, s.text)]
+        if type_words:
+            found = _names_with_type_word(s.text, found, ents, type_words, q)
         in_slot: set[tuple[int, int]] = set()
         if slot is not None:
             parse = reader.tagger.parses([s.text])[0]
@@ -906,7 +976,7 @@ def _short_answer(
             span = [i for i, m in enumerate(words) if m.start() < e.end and m.end() > e.start]
             gap = min((max(0, min(abs(h - i) for i in span) - 1) for h in hits), default=10) if span else 10
             holds_role = q.role_holder is not None and lemma(q.role_holder) in {lemma(t) for t in tokens(e.text)}
-            tier = 1.0 if q.labels.index(e.label) < q.primary_labels else 0.5
+            tier = 1.0 if q.labels.index(e.label) < q.primary_labels and not _doubtful_money(e) else 0.5
             key = name_key(e.text)
             full_country = country_name(key) is not None and name_key(country_name(key) or "") == key
             value = (

@@ -68,7 +68,7 @@ for _labels, _nouns in (
     (("WORK_OF_ART", "ORG", "PRODUCT", "EVENT", "FAC"), "show film movie book song album series novel "
      "play musical episode"),
     (("EVENT", "ORG", "WORK_OF_ART", "PRODUCT"),
-     "event tournament championship festival holiday storm hurricane"),
+     "event tournament championship festival holiday storm hurricane award awards ceremony gala pageant"),
     (("PRODUCT", "ORG", "WORK_OF_ART", "PERSON"), "product phone car vehicle vaccine drug app device model"),
     (("NORP",), "nationality religion"),
     (("DATE",), "year date day month"),
@@ -82,6 +82,7 @@ for _labels, _nouns in (
     for _noun in _nouns.split():
         _TYPE_NOUNS.setdefault(_noun, (_labels, _primary))
 
+_AUXILIARIES = frozenset("did does do is was are were will would can could should has have had may might".split())
 _WH_NOUN = re.compile(r"\b(?:which|what)\s+((?:[\w’'-]+\s+){0,4}[\w’'-]+)", re.IGNORECASE)
 
 
@@ -93,10 +94,11 @@ def answer_type(question: str, kind: str) -> tuple[tuple[str, ...], int]:
         return (), 0
     if kind == "number" or (kind == "free" and re.search(r"\bhow\s+(?:many|much)\b", low)):
         if re.search(r"\bhow\s+much\b", low):
-            change = r"\b(?:increase|rise|rose|risen|grow|grew|jump|climb|drop|fall|fell|decline|shrink|up|down)"
+            change = (r"\b(?:increase|rise|rose|risen|grow|grew|jump|climb|drop|fall|fell|decline|shrink"
+                      r"|(?:go|goes|gone|went|going)\s+(?:up|down))")  # not "up to how much"
             if re.search(change, low):
                 return ("PERCENT", "MONEY", "QUANTITY", "CARDINAL"), 4  # a change is usually a percentage
-            return ("MONEY", "PERCENT", "QUANTITY", "CARDINAL"), 4
+            return ("MONEY", "PERCENT", "QUANTITY", "CARDINAL"), 3  # a bare count is no amount
         if re.search(
             r"\bhow\s+many\s+(?:\w+\s+)?(?:people|persons|men|women|children|kids|residents|deaths|workers"
             r"|cases|migrants|troops|soldiers|students|voters|passengers)\b",
@@ -114,13 +116,24 @@ def answer_type(question: str, kind: str) -> tuple[tuple[str, ...], int]:
         return ("PERCENT",), 1
     if re.search(r"\bhow\s+old\b", low):
         return ("DATE", "CARDINAL"), 2
+    for word in wh_words(question):
+        found = _TYPE_NOUNS.get(word) or _TYPE_NOUNS.get(lemma(word))
+        if found:
+            return found
+    return (), 0
+
+
+def wh_words(question: str) -> list[str]:
+    """The words after "which"/"what" up to the verb, lower case: "which prestigious awards show
+    did …" → ["prestigious", "awards", "show"]."""
+    out = []
     for m in _WH_NOUN.finditer(question):
         for word in m.group(1).lower().split():
             word = word.strip("’'")
-            found = _TYPE_NOUNS.get(word) or _TYPE_NOUNS.get(lemma(word))
-            if found:
-                return found
-    return (), 0
+            if word in _AUXILIARIES:
+                break  # "Which measure did lawmakers leave out?": the noun asked for is before the verb
+            out.append(word)
+    return out
 
 
 def answer_labels(question: str, kind: str) -> tuple[str, ...]:

@@ -264,6 +264,18 @@ def test_word_key_folds_irregular_past_forms():
          "Brindle Chemicals has faced protests all week.\n\n"
          "A report by the Harbour Trust says the company dumped waste in the harbour for a decade.",
          "Brindle Chemicals"),
+        # A name ending in the question's type word, missed by the tagger.
+        ("Harbour musicians were honoured this week at which awards show?",
+         "The Brindle Harbour Awards were hosted by Maren Olsen, who starred in the film \"Low Tide\".",
+         "The Brindle Harbour Awards"),
+        # An age, not the day it was reported.
+        ("A teenager sailed alone around Brindle Island. How old is she?",
+         "In 40 days the 16-year-old sailed alone around Brindle Island, finishing on Wednesday.",
+         "16-year-old"),
+        # A country the question names is not its answer; a lead-in sentence does not set the kind.
+        ("Rents are rising in the UK, and many Britons are moving abroad. Where are many Britons moving?",
+         "Many Britons are moving from the United Kingdom to Lisbon, where rents are lower.",
+         "Lisbon"),
     ],
 )
 def test_the_short_answer_fills_the_slot_the_question_asks_about(reader_answerer, question, text, short):
