@@ -18,7 +18,7 @@ from index.chunking import DEFAULT_CONFIG
 from index.embedder import CachedEmbedder, Embedder, SentenceTransformerEmbedder
 from index.fetch.fetcher import Fetcher
 from index.fetch.http import HttpClient
-from index.indexer import Indexer, IndexerHooks
+from index.indexer import Indexer, IndexerHooks, StoredCallback
 from index.store import ChunkStore, open_store
 
 log = logging.getLogger(__name__)
@@ -112,9 +112,11 @@ def build_indexer(
     store: ChunkStore | None = None,
     embedder: Embedder | None = None,
     hooks: IndexerHooks | None = None,
+    on_stored: StoredCallback | None = None,
 ) -> Indexer:
     """An indexer over the configured store and model; an embedded store gets the corpus state
-    beside it (`<data_dir>/corpus-<prefix>.sqlite`, index/corpus_state.py)."""
+    beside it (`<data_dir>/corpus-<prefix>.sqlite`, index/corpus_state.py); `on_stored` receives
+    each committed batch (the lexical index's `add_stored`)."""
     store = store or build_store(settings)
     state = None
     if store.data_dir is not None:
@@ -128,6 +130,7 @@ def build_indexer(
         max_chars=settings.max_article_chars,
         hooks=hooks,
         state=state,
+        on_stored=on_stored,
     )
 
 
@@ -202,10 +205,10 @@ def build_newsroom(
     if load_model_early:
         _load_in_background(embedder)
     store = store or build_store(settings)
-    indexer = build_indexer(settings, store=store, embedder=embedder, hooks=hooks)
     # One lexical file per collection prefix: it records the store generation it was synced to.
     lexical_path = None if settings.server_mode else settings.data_dir / f"lexical-{settings.collection_prefix}.sqlite"
     lexical = LexicalIndex(lexical_path)
+    indexer = build_indexer(settings, store=store, embedder=embedder, hooks=hooks, on_stored=lexical.add_stored)
     retriever = Retriever(store, embedder, lexical, refresh_seconds=settings.index_refresh_seconds)
     answerer = ExtractiveAnswerer(reader=build_reader(embedder))
     rewriter = None

@@ -39,6 +39,10 @@ ArticleSource = Callable[[Path], Iterable[Article | ArticleStub | Skip]]
 _MAX_SCANS = 3
 
 
+StoredCallback = Callable[[list[tuple[ArticleRecord, list[Chunk]]]], object]
+"""Receives the records and chunks of each batch once the store has committed it."""
+
+
 class IndexRefused(RuntimeError):
     """The run would do something drastic (e.g. remove most articles) and was not forced."""
 
@@ -96,6 +100,7 @@ class Indexer:
         batch_chunks: int = 1024,
         hooks: IndexerHooks | None = None,
         state: CorpusState | None = None,
+        on_stored: StoredCallback | None = None,
     ):
         self.store = store
         self.embedder = embedder
@@ -103,6 +108,10 @@ class Indexer:
         self.max_chars = max_chars
         self.batch_chunks = batch_chunks
         self.hooks = hooks or IndexerHooks()
+        # Called on the writer thread with each committed batch's records and chunks (the lexical
+        # index builds its rows there, beside the embedding of the next batch); its failure ends
+        # the run like a store failure, with the batches before it committed.
+        self.on_stored = on_stored
         self._articles = articles
         # The corpus state describes what the corpus parsers read, so it is not used with `articles`.
         self.state = state if articles is None else None
@@ -352,13 +361,16 @@ class Indexer:
             hashes = [p.article.content_hash() for p in batch for _ in p.chunks]
             self.store.add_chunks(chunks, embedded.vectors, hashes)
             self.hooks.wrote()
-        self.store.commit_articles([_record(p.article, p.chunks, p.duplicate_of, p.signature) for p in batch])
+        records = [_record(p.article, p.chunks, p.duplicate_of, p.signature) for p in batch]
+        self.store.commit_articles(records)
         self.hooks.wrote()
         stale = [cid for p in batch if p.old for cid in p.old.chunk_ids if cid not in {c.id for c in p.chunks}]
         if stale:
             self.store.delete_chunks(stale)
             self.hooks.wrote()
         self.store.bump_generation()
+        if self.on_stored is not None:
+            self.on_stored([(record, p.chunks) for record, p in zip(records, batch, strict=True)])
         report.embedded_chunks += len(chunks)
         for p in batch:
             if p.kind == "added":

@@ -35,7 +35,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from index.statements import Statement, StoredStatement, article_statements
+from index.statements import ChunkLike, Statement, StoredStatement, article_statements
 from index.store import StoreError, disk_full, disk_full_message, timestamp
 from index.text import QueryTerms, analyse_query
 
@@ -336,6 +336,49 @@ class LexicalIndex:
         stats.seconds = time.perf_counter() - started
         return stats
 
+    def add_stored(self, written: Sequence[tuple[ArticleRecord, Sequence[ChunkLike]]]) -> SyncStats:
+        """Index articles the indexer has just committed to the store, with the chunks it wrote.
+
+        Called on the indexer's writer thread after each batch (`Indexer(on_stored=...)`), so the
+        FTS rows and statements are built while the next batch embeds and the sync after the run
+        finds these articles unchanged. The rows are those `sync` would write. An article already
+        indexed with the same content hash and chunk list (another process synced it first) is
+        left alone. The synced generation is not touched: only `sync` records one.
+        """
+        started = time.perf_counter()
+        stats = SyncStats(generation=-1)
+        if not written:
+            return stats
+        with self._lock, self._transaction() as db:
+            ids = [record.article_id for record, _ in written]
+            known: dict[str, tuple[str, str]] = {}
+            for start in range(0, len(ids), 500):
+                part = ids[start:start + 500]
+                marks = ",".join("?" * len(part))
+                for aid, content_hash, chunks_key in db.execute(
+                    f"SELECT article_id, content_hash, chunks_key FROM articles WHERE article_id IN ({marks})", part
+                ):
+                    known[aid] = (content_hash, chunks_key)
+            for record, chunks in written:
+                mine = known.get(record.article_id)
+                if mine == (record.content_hash, _chunks_key(record.chunk_ids)):
+                    stats.unchanged += 1
+                    continue
+                if mine is None:
+                    stats.added += 1
+                else:
+                    stats.updated += 1
+                    stats.chunks_removed += self._delete_article(db, record.article_id)
+                self._insert_article(db, record)
+                listed = set(record.chunk_ids)
+                mine_chunks = [c for c in chunks if c.id in listed]
+                stats.statements += self._insert_statements(db, record, mine_chunks)
+                for chunk in mine_chunks:
+                    stats.chunks_added += self._insert_chunk(db, record, chunk)
+                known[record.article_id] = (record.content_hash, _chunks_key(record.chunk_ids))
+        stats.seconds = time.perf_counter() - started
+        return stats
+
     def _apply(self, db: sqlite3.Connection, store: ChunkStore, plan: SyncPlan, stats: SyncStats) -> None:
         """Carry out `plan` inside the open transaction, counting chunk rows into `stats`."""
         for aid in plan.to_remove:
@@ -361,17 +404,7 @@ class LexicalIndex:
                 held[chunk.id] = chunk
                 if len(held) >= expected[record.article_id]:
                     stats.statements += self._insert_statements(db, record, list(waiting.pop(record.article_id).values()))
-                cur = db.execute(
-                    "INSERT OR IGNORE INTO chunk_rows (chunk_id, article_id) VALUES (?, ?)",
-                    (chunk.id, record.article_id),
-                )
-                if cur.rowcount != 1:
-                    continue  # the same chunk id listed twice: index it once
-                db.execute(
-                    "INSERT INTO fts (rowid, chunk_id, article_id, title, text) VALUES (?, ?, ?, ?, ?)",
-                    (cur.lastrowid, chunk.id, record.article_id, chunk.title or record.title, chunk.text),
-                )
-                stats.chunks_added += 1
+                stats.chunks_added += self._insert_chunk(db, record, chunk)
         by_id = {r.article_id: r for r in plan.to_write}
         for aid, held in waiting.items():  # a chunk id shared with another article, read once
             stats.statements += self._insert_statements(db, by_id[aid], list(held.values()))
@@ -382,7 +415,22 @@ class LexicalIndex:
         )
 
     @staticmethod
-    def _insert_statements(db: sqlite3.Connection, record: ArticleRecord, chunks: list[StoredChunk]) -> int:
+    def _insert_chunk(db: sqlite3.Connection, record: ArticleRecord, chunk: ChunkLike) -> int:
+        """Write one chunk's FTS row; returns 1, or 0 when that chunk id is already indexed."""
+        cur = db.execute(
+            "INSERT OR IGNORE INTO chunk_rows (chunk_id, article_id) VALUES (?, ?)",
+            (chunk.id, record.article_id),
+        )
+        if cur.rowcount != 1:
+            return 0  # the same chunk id listed twice: index it once
+        db.execute(
+            "INSERT INTO fts (rowid, chunk_id, article_id, title, text) VALUES (?, ?, ?, ?, ?)",
+            (cur.lastrowid, chunk.id, record.article_id, chunk.title or record.title, chunk.text),
+        )
+        return 1
+
+    @staticmethod
+    def _insert_statements(db: sqlite3.Connection, record: ArticleRecord, chunks: Sequence[ChunkLike]) -> int:
         """Extract and write one article's statements; returns how many."""
         found = article_statements(chunks)
         published = record.published_at.isoformat() if record.published_at else None

@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 import pytest
 
 from index.embedder import HashingEmbedder
+from index.indexer import Indexer
 from index.lexical import LexicalIndex, utc_timestamp
-from index.text import analyse_query
-from index.models import Chunk
+from index.models import Article, Chunk
 from index.store import ArticleRecord, ChunkStore, StoredChunk, open_store
+from index.text import analyse_query
 
 EMB = HashingEmbedder(dim=64)
 
@@ -378,3 +379,71 @@ def test_an_article_synced_with_missing_chunks_is_reread_after_its_repair(store,
     lexical.sync(store)
     assert lexical.live_chunk_ids() == set(ids)
     assert [cid for cid, _ in lexical.search("depot", 5)] == [ids[1]]
+
+
+def speech_article(n: int, extra: str = "") -> Article:
+    body = (
+        f"Mayor Ada Brennan said bridge {n} would reopen in May.\n\n"
+        f"\"We are on schedule,\" she added. {extra}\n\n"
+        f"The council voted on item {n}."
+    )
+    return Article(
+        id=f"story-{n}", title=f"Bridge {n} to reopen", body=body, source="Wire",
+        published_at=datetime(2024, 1, n + 1, tzinfo=UTC), path=f"story-{n}.txt",
+    )
+
+
+def rows(index: LexicalIndex) -> dict[str, list[tuple]]:
+    """Every row of the index's tables, without the row ids that depend on insertion order."""
+    db = index._db
+    return {
+        "fts": sorted(db.execute("SELECT chunk_id, article_id, title, text FROM fts").fetchall()),
+        "chunk_rows": sorted(db.execute("SELECT chunk_id, article_id FROM chunk_rows").fetchall()),
+        "articles": sorted(db.execute("SELECT * FROM articles").fetchall()),
+        "statements": sorted(db.execute(
+            "SELECT article_id, chunk_id, start, end, position, speaker, speaker_key, roles, verb, via, text, "
+            "source, published_at, published_ts, title FROM statements"
+        ).fetchall()),
+    }
+
+
+def test_rows_written_while_indexing_are_those_a_sync_writes(tmp_path):
+    articles = {f"story-{n}": speech_article(n) for n in range(5)}
+    store = open_store(data_dir=str(tmp_path / "store"))
+    during = LexicalIndex(tmp_path / "during.sqlite3")
+    after = LexicalIndex(tmp_path / "after.sqlite3")
+    batches: list[list[str]] = []
+
+    def on_stored(batch):
+        batches.append([record.article_id for record, _ in batch])
+        during.add_stored(batch)
+
+    indexer = Indexer(store, EMB, articles=lambda _d: list(articles.values()), batch_chunks=2, on_stored=on_stored)
+    indexer.run(tmp_path)
+    assert batches == [["story-0", "story-1"], ["story-2", "story-3"], ["story-4"]]
+    synced = during.sync(store, force=True)
+    assert (synced.added, synced.updated, synced.unchanged, synced.chunks_added, synced.statements) == (0, 0, 5, 0, 0)
+    after.sync(store)
+    assert rows(during) == rows(after)
+    assert [(s.statement.speaker, s.statement.text) for s in during.statements("brennan")][:2] == [
+        ("Ada Brennan", "Mayor Ada Brennan said bridge 0 would reopen in May."),
+        ("Ada Brennan", "\"We are on schedule,\" she added."),
+    ]
+
+    articles["story-1"] = speech_article(1, extra="Officials later revised the date.")
+    del articles["story-2"]
+    articles["story-7"] = speech_article(7)
+    batches.clear()
+    indexer.run(tmp_path)
+    assert batches == [["story-1", "story-7"]]
+    synced = during.sync(store, force=True)
+    assert (synced.added, synced.updated, synced.removed, synced.unchanged, synced.chunks_added) == (0, 0, 1, 5, 0)
+    after.sync(store)
+    assert rows(during) == rows(after)
+
+    manifest = store.manifest()
+    again = during.add_stored([(manifest["story-7"], [])])  # already indexed, e.g. by another process's sync
+    assert (again.added, again.updated, again.unchanged, again.chunks_added) == (0, 0, 1, 0)
+    assert rows(during) == rows(after)
+    during.close()
+    after.close()
