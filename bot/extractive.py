@@ -69,6 +69,7 @@ from index.text import (
     question_names,
     sentence_spans,
     speaks,
+    strip_possessive,
     tokens,
 )
 
@@ -313,6 +314,8 @@ class ExtractiveAnswerer(Answerer):
         secondary_margin: float = 0.65,  # in score units of the fitted weights (benchmarks/reader_weights.py grid)
         min_sentence_similarity: float = 0.6,
         one_per_passage: bool = True,
+        min_typed_similarity: float = 0.5,
+        min_typed_lexical: float = 0.5,
     ):
         self.max_sentences = max_sentences
         self.min_dense = min_dense
@@ -326,6 +329,8 @@ class ExtractiveAnswerer(Answerer):
         self.secondary_margin = secondary_margin
         self.min_sentence_similarity = min_sentence_similarity
         self.one_per_passage = one_per_passage
+        self.min_typed_similarity = min_typed_similarity
+        self.min_typed_lexical = min_typed_lexical
 
     def warm_up(self) -> None:
         """Load the reader's entity tagger (spaCy) now rather than at the first question."""
@@ -408,9 +413,15 @@ class ExtractiveAnswerer(Answerer):
         if self.reader is not None:
             scored, reason = self._read(q, sentences, passages, every)
             if irrelevant is not None:
-                # The passages look off-topic, unless one sentence is close to the question.
+                # The passages look off-topic, unless one sentence is close to the question, or
+                # fairly close, sharing half its terms and naming the type of answer it asks for.
                 best = max((c.features.semantic for c in scored if c.features is not None), default=0.0)
-                if best < self.min_sentence_similarity:
+                typed = any(
+                    c.features.type >= 1.0 and c.features.lexical >= self.min_typed_lexical
+                    and c.features.semantic >= self.min_typed_similarity
+                    for c in scored if c.features is not None
+                )
+                if best < self.min_sentence_similarity and not typed:
                     return _Resolved([], (
                         f"{irrelevant}, sentence similarity {best:.2f} < {self.min_sentence_similarity:.2f})"
                     ), scored, q)
@@ -485,7 +496,7 @@ class ExtractiveAnswerer(Answerer):
         cands: list[_Scored] = []
         any_speaks = False
         for s in sentences:
-            if len(s.tokens) < 4 or not _fits_kind(q, s, question_lower):
+            if len(s.tokens) < 4 or not _fits_kind(q, s, question_lower, tagged=True):
                 continue
             lemmas = s.lemmas
             s_keys = syn.keys([lemma(t) for t in s.tokens]) if alternatives else set()
@@ -758,7 +769,11 @@ def _candidate_row(c: _Scored, passages: list[Passage]) -> dict:
     return row
 
 
-def _fits_kind(q: QuestionAnalysis, s: Sentence, question_lower: frozenset[str]) -> bool:
+def _fits_kind(q: QuestionAnalysis, s: Sentence, question_lower: frozenset[str], *, tagged: bool = False) -> bool:
+    """Whether `s` can hold the kind of answer asked for. `tagged`: the reader scores answer types
+    from entities afterwards, so a "where" question keeps any sentence naming something capitalised
+    (past its first word) the question does not name: a place is not always after "in"/"to"
+    ("Brindle Island's history", "the Florida coast")."""
     if q.kind == "number":
         return has_number(s.tokens, exclude=question_lower)
     if q.kind == "date":
@@ -769,7 +784,11 @@ def _fits_kind(q: QuestionAnalysis, s: Sentence, question_lower: frozenset[str])
             for name in person_names(s.tokens)
         )
     if q.kind == "where":
-        return any(place.lower() not in question_lower for place in place_terms(s.tokens))
+        if any(place.lower() not in question_lower for place in place_terms(s.tokens)):
+            return True
+        return tagged and any(
+            is_capitalised(t) and strip_possessive(t).lower() not in question_lower for t in s.tokens[1:]
+        )
     return True  # "speech" and "free": any sentence; speech prefers X speaking (a score bonus)
 
 
@@ -976,7 +995,8 @@ def _short_answer(
             span = [i for i, m in enumerate(words) if m.start() < e.end and m.end() > e.start]
             gap = min((max(0, min(abs(h - i) for i in span) - 1) for h in hits), default=10) if span else 10
             holds_role = q.role_holder is not None and lemma(q.role_holder) in {lemma(t) for t in tokens(e.text)}
-            tier = 1.0 if q.labels.index(e.label) < q.primary_labels and not _doubtful_money(e) else 0.5
+            rank = q.labels.index(e.label)
+            tier = (1.0 - 0.1 * (rank > 0)) if rank < q.primary_labels and not _doubtful_money(e) else 0.5
             key = name_key(e.text)
             full_country = country_name(key) is not None and name_key(country_name(key) or "") == key
             value = (
@@ -987,6 +1007,7 @@ def _short_answer(
                 + w["first"] * (n == 1)
                 + w.get("slot", 0.0) * tier * ((e.start, e.end) in in_slot)
                 + 0.01 * full_country  # "the United Kingdom" rather than "UK" when both are there
+                + 0.001 / (1 + gap)  # otherwise level: the one nearest the question's words
             )
             if best is None or value > best[0]:
                 best = (value, n, s, e, (e.start, e.end) in in_slot)

@@ -276,6 +276,31 @@ COUNTRIES: tuple[tuple[str, ...], ...] = tuple(
 )
 
 
+# Every sovereign country by its common English name (plus the table above): a name the tagger
+# calls a person or an organisation ("Sri Lanka has plunged into chaos" → PERSON in en_core_web_sm)
+# is a place when it is one of these (`place_label`).
+COUNTRY_NAMES = """
+Afghanistan|Albania|Algeria|Andorra|Angola|Antigua and Barbuda|Argentina|Armenia|Australia|Austria|
+Azerbaijan|Bahamas|Bahrain|Bangladesh|Barbados|Belarus|Belgium|Belize|Benin|Bhutan|Bolivia|
+Bosnia and Herzegovina|Botswana|Brazil|Brunei|Bulgaria|Burkina Faso|Burundi|Cambodia|Cameroon|Canada|
+Cape Verde|Central African Republic|Chile|Colombia|Comoros|Congo|Costa Rica|Croatia|Cuba|Cyprus|
+Denmark|Djibouti|Dominica|Dominican Republic|East Timor|Ecuador|Egypt|El Salvador|Equatorial Guinea|
+Eritrea|Estonia|Eswatini|Ethiopia|Fiji|Finland|France|Gabon|Gambia|Germany|Ghana|Greece|Grenada|
+Guatemala|Guinea|Guinea-Bissau|Guyana|Haiti|Honduras|Hungary|Iceland|India|Indonesia|Iran|Iraq|
+Ireland|Italy|Ivory Coast|Jamaica|Japan|Kazakhstan|Kenya|Kiribati|Kosovo|Kuwait|Kyrgyzstan|Laos|
+Latvia|Lebanon|Lesotho|Liberia|Libya|Liechtenstein|Lithuania|Luxembourg|Madagascar|Malawi|Malaysia|
+Maldives|Mali|Malta|Marshall Islands|Mauritania|Mauritius|Mexico|Micronesia|Moldova|Monaco|Mongolia|
+Montenegro|Morocco|Mozambique|Myanmar|Namibia|Nauru|Nepal|New Zealand|Nicaragua|Niger|Nigeria|
+North Macedonia|Norway|Oman|Pakistan|Palau|Palestine|Panama|Papua New Guinea|Paraguay|Peru|Poland|
+Portugal|Qatar|Romania|Rwanda|Saint Kitts and Nevis|Saint Lucia|Samoa|San Marino|Saudi Arabia|
+Senegal|Serbia|Seychelles|Sierra Leone|Singapore|Slovakia|Slovenia|Solomon Islands|Somalia|
+South Africa|South Sudan|Spain|Sri Lanka|Sudan|Suriname|Sweden|Switzerland|Syria|Tajikistan|Tanzania|
+Thailand|Togo|Tonga|Trinidad and Tobago|Tunisia|Turkey|Turkmenistan|Tuvalu|Uganda|Ukraine|Uruguay|
+Uzbekistan|Vanuatu|Vatican City|Venezuela|Vietnam|Yemen|Zambia|Zimbabwe
+"""
+_GIVEN_NAME_COUNTRIES = frozenset({"chad", "georgia", "israel", "jordan"})
+
+
 def name_key(text: str) -> str:
     """A name compared case-insensitively, without articles, dots and possessives ("the U.K.'s" → "uk")."""
     words = [lemma(t).replace(".", "") for t in tokens(re.sub(r"['’]s?$", "", text.strip()))]
@@ -283,6 +308,24 @@ def name_key(text: str) -> str:
 
 
 _COUNTRY_BY_KEY = {name_key(name): line[0] for line in COUNTRIES for name in line}
+
+
+_COUNTRY_KEYS = frozenset(
+    {name_key(n) for n in COUNTRY_NAMES.replace("\n", "").split("|") if n.strip()} | set(_COUNTRY_BY_KEY)
+)
+
+
+def is_country(key: str) -> bool:
+    """Whether `key` (a `name_key`) names a country ("sri lanka", "uk")."""
+    return key in _COUNTRY_KEYS
+
+
+def place_label(label: str, text: str) -> str:
+    """The entity label to use: GPE for a country the tagger called a person or an organisation,
+    except a country name that is also a given name ("Jordan" tagged PERSON)."""
+    if label in ("PERSON", "ORG") and is_country(key := name_key(text)):
+        return label if label == "PERSON" and key in _GIVEN_NAME_COUNTRIES else "GPE"
+    return label
 
 
 def country_name(key: str) -> str | None:
@@ -345,7 +388,7 @@ class SpacyTagger:
         missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
         if missing:
             for text, doc in zip(missing, self._nlp.pipe(missing, batch_size=32), strict=True):
-                ents = tuple(Entity(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents)
+                ents = tuple(Entity(e.text, place_label(e.label_, e.text), e.start_char, e.end_char) for e in doc.ents)
                 self._cache[text] = (ents, parse_doc(doc) if self._parsed else ())
                 if len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)

@@ -255,9 +255,10 @@ class NewsroomService(Newsroom):
             finally:
                 if os_lock is not None:
                     os_lock.release()
+            # Still "reindexing" until this process's readers see the new index.
+            self.retriever.refresh(force=True)
         finally:
             self._reindex_lock.release()
-        self.retriever.refresh(force=True)
         return report
 
     @property

@@ -32,8 +32,8 @@ Parse = tuple[Token, ...]
 
 @dataclass(frozen=True, slots=True)
 class Slot:
-    """What a question asks for: the `relation` ("subj", "obj" or a preposition such as "of") of
-    the word whose `word_key` is `anchor`."""
+    """What a question asks for: the `relation` ("subj", "obj", a preposition such as "of", or
+    "where": the object of a place preposition) of the word whose `word_key` is `anchor`."""
 
     relation: str
     anchor: str
@@ -63,6 +63,8 @@ _NOMINALS = frozenset({"nsubj", "nsubjpass", "dobj", "pobj", "attr"})
 _OBJECTS = frozenset({"dobj", "nsubjpass", "attr", "oprd"})
 # Dependencies through which a verb shares its subject with its head: "X plans to merge",
 # "X announced plans to merge", "X said it would merge", "X met and agreed".
+# The prepositions whose object answers "where" ("held in Lisbon", "launched from Australia").
+_PLACE_PREPOSITIONS = frozenset({"in", "at", "near", "from", "on", "inside", "outside", "off", "across", "within"})
 _CLIMB = frozenset({"xcomp", "ccomp", "conj", "advcl", "dobj", "pcomp", "acl", "relcl"})
 
 
@@ -138,6 +140,20 @@ def question_slot(text: str, parse: Parse) -> Slot | None:
     "Which company will seek approval?" → ("subj", "seek"); "Which company is accused of …?" →
     ("obj", "accus"): a passive subject is the verb's object; "… the sale of which team?" →
     ("of", "sal")."""
+    where = next((i for i, _ in enumerate(parse) if _text(text, parse, i).lower() == "where"), None)
+    if where is not None and parse[where].dep == "advmod" and parse[where].head != where:
+        head = parse[where].head
+        anchor = word_key(_text(text, parse, head))
+        if anchor in _LIGHT:  # "Where is the glacier located?": the small parser hangs "where" on "is",
+            kids = _children(parse, head)
+            verb = next((j for j in kids if parse[j].dep in ("acomp", "xcomp", "ccomp")), None)
+            subject = next((j for j in kids if parse[j].dep in ("nsubj", "nsubjpass")), None)
+            if verb is None and subject is not None:  # or on its subject: "the lighthouse located"
+                verb = next((j for j in _children(parse, subject) if parse[j].dep == "acl"), None)
+            if verb is None:
+                return None
+            anchor = word_key(_text(text, parse, verb))
+        return None if anchor in _LIGHT else Slot("where", anchor)
     found = _wh_phrase(text, parse)
     if found is None:
         return None
@@ -212,6 +228,10 @@ def _direct_fillers(text: str, parse: Parse, node: int, slot: Slot) -> list[int]
             if dep in _OBJECTS:
                 found.append(k)
             elif dep == "prep" and _text(text, parse, k).lower() == "of":
+                found.extend(j for j in _children(parse, k) if parse[j].dep == "pobj")
+    elif slot.relation == "where":  # "located in West Antarctica", "launched from Australia"
+        for k in kids:
+            if parse[k].dep == "prep" and _text(text, parse, k).lower() in _PLACE_PREPOSITIONS:
                 found.extend(j for j in _children(parse, k) if parse[j].dep == "pobj")
     else:
         for k in kids:

@@ -12,7 +12,7 @@ import pytest
 
 from bot.answer import ABSTAIN_TEXT, Answer, Passage
 from bot.extractive import ExtractiveAnswerer
-from bot.reader import RuleTagger, SpacyTagger, answer_labels, resolve_role
+from bot.reader import RuleTagger, SpacyTagger, answer_labels, place_label, resolve_role
 from bot.syntax import Slot, filler_span, question_noun, question_slot, slot_fillers, word_key
 from bot.wiring import build_reader, load_nlp
 from index.embedder import HashingEmbedder
@@ -196,6 +196,9 @@ def test_the_answer_leads_with_a_verbatim_short_answer(reader_answerer, question
         ("Which ferry line did Northwind Foods buy?", Slot("obj", "buy")),
         ("Who is the council leader?", None),  # a slot of "be" says nothing
         ("What did Halvorsen say about the tolls?", Slot("obj", "say")),
+        ("Where did the ferry launch take place?", Slot("where", word_key("take"))),
+        ("Where is the Brindle lighthouse located?", Slot("where", "locat")),  # "where" hangs on "is"
+        ("Where is the council?", None),
     ],
 )
 def test_question_slot(nlp, question, slot):
@@ -275,6 +278,17 @@ def test_word_key_folds_irregular_past_forms():
         # A country the question names is not its answer; a lead-in sentence does not set the kind.
         ("Rents are rising in the UK, and many Britons are moving abroad. Where are many Britons moving?",
          "Many Britons are moving from the United Kingdom to Lisbon, where rents are lower.",
+         "Lisbon"),
+        # "Where … located?": the object of a place preposition of "located", not another country.
+        ("Where is the Brindle lighthouse located?",
+         "The Brindle lighthouse, which the navy of Denmark restored, is located in Norway.", "Norway"),
+        # Two countries, neither in the slot: the one nearest the question's words.
+        ("Which country lifted its mask rules this week?",
+         "Officials in Norway said on Monday that mask rules in Sweden were lifted this week.", "Sweden"),
+        # A place named without "in"/"to" before it.
+        ("Where will the harbour festival be held this year?",
+         "The harbour festival was held for the first time in 1998.\n\n"
+         "This year's harbour festival will be hosted by Lisbon, organisers said.",
          "Lisbon"),
     ],
 )
@@ -447,3 +461,22 @@ def test_supporting_sentences_come_from_other_passages(reader_answerer):
     answer = reader_answerer.answer("Who won the harbour regatta?", [first, second])
     assert [(c.n, c.passage.chunk_id) for c in answer.citations] == [(1, "chunk-1"), (2, "chunk-2")]
     assert answer.short_answer == {"text": "Maren Olsen", "n": 1, "start": 7, "end": 18}
+
+
+def test_a_country_the_tagger_calls_a_person_is_a_place():
+    assert [place_label("PERSON", "Sri Lanka"), place_label("ORG", "the UK"), place_label("PERSON", "Jordan"),
+            place_label("PERSON", "Maren Olsen"), place_label("GPE", "Lisbon")] == ["GPE", "GPE", "PERSON", "PERSON", "GPE"]
+
+
+def test_off_topic_looking_passages_still_answer_when_a_sentence_holds_the_answer_type(nlp):
+    # en_core_web_sm tags "Sri Lanka" here as PERSON; the dense score is below the relevance gate,
+    # but the sentence shares half the question's terms, is fairly similar and names a country.
+    question = "Which island nation plunged into chaos in recent days, prompting its leader to flee?"
+    text = ("Protests filled the streets of the capital all week.\n\n"
+            "Sri Lanka has plunged into chaos, prompting its president to flee to Singapore.")
+    answerer = ExtractiveAnswerer(reader=build_reader(HashingEmbedder(), nlp=nlp))
+    answer = answerer.answer(question, [passage(text, dense=0.3)])
+    assert answer.short_answer == {"text": "Sri Lanka", "n": 1, "start": 54, "end": 63}
+    strict = ExtractiveAnswerer(reader=build_reader(HashingEmbedder(), nlp=nlp), min_typed_similarity=1.01)
+    held = strict.answer(question, [passage(text, dense=0.3)])
+    assert held.abstained and held.warnings[0].startswith("abstained: nothing relevant enough (top dense similarity 0.30")

@@ -113,7 +113,8 @@ def test_serve_polls_the_feeds_and_answers_about_a_new_entry_without_restart(tmp
             site.routes["/rss.xml"] = Route(rss(rss_items()), content_type="application/rss+xml", etag='"full"')
             await until(lambda: bridge_file.exists())
             newsroom = app.bot_data["newsbot"].newsroom
-            await until(lambda: newsroom.stats().articles == 4)  # the seed, the bridge, the tram, the school
+            # the seed, the bridge, the tram, the school, and the readers switched to them
+            await until(lambda: newsroom.stats().articles == 4 and not newsroom.reindexing)
             api.enqueue(text_message("What did the city council vote to replace?", user_id=MEMBER))
             await api.wait_for("sendMessage", timeout=10)
 
