@@ -41,6 +41,7 @@ from bot.reader import (
 )
 from bot.syntax import (
     Slot,
+    count_spans,
     definite_mentions,
     filler_span,
     main_subject,
@@ -1048,9 +1049,12 @@ def _slot_entities(
     """`found` (the typed entities of a sentence) with the ones that fill the question's slot
     marked, plus capitalised slot fillers the tagger missed ("Brindle Chemicals" untagged), as the
     primary type asked for; conjoined fillers become one answer for "Which two companies …"."""
-    fillers = [filler_span(text, parse, i) for i in slot_fillers(text, parse, slot, _same_word(slot.anchor, reader))]
+    filler_ids = slot_fillers(text, parse, slot, _same_word(slot.anchor, reader))
+    fillers = [filler_span(text, parse, i) for i in filler_ids]
     if not fillers:
         return found, set()
+    # "How many Russians could be conscripted?": the number counting the filler fills the slot.
+    counts = count_spans(parse, filler_ids) if q.labels and q.labels[0] in NUMBER_LABELS else []
 
     def overlaps(e: Entity, a: int, b: int) -> bool:
         return e.start < b and a < e.end
@@ -1078,7 +1082,7 @@ def _slot_entities(
             continue  # "Officials said …": a capital letter at a sentence start is no name
         out.append(Entity(text[a:b], q.labels[0], a, b))
     out.sort(key=lambda e: e.start)
-    in_slot = [e for e in out if any(overlaps(e, a, b) for a, b in fillers)]
+    in_slot = [e for e in out if any(overlaps(e, a, b) for a, b in fillers + counts)]
     if _SEVERAL.search(q.text) and len(in_slot) >= 2:
         joined = [in_slot[0]]
         for e in in_slot[1:]:
@@ -1095,10 +1099,12 @@ def _same_word(anchor: str, reader: Reader):  # noqa: ANN202 - a predicate on wo
     """Whether a word is `anchor` (a `word_key`) or a synonym of it ("purchase" for "buy")."""
     single = reader.synonyms.single
     group = single.get(anchor)
+    # The verb of a phrasal synonym stands for it in the parse ("call" of "call up" for "conscript").
+    verbs = {words[0] for words, key in reader.synonyms.multi if key == group} if group is not None else set()
 
     def same(word: str) -> bool:
         key = word_key(word)
-        return key == anchor or (group is not None and single.get(key) == group)
+        return key == anchor or (group is not None and (single.get(key) == group or key in verbs))
 
     return same
 

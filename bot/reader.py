@@ -159,6 +159,7 @@ SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
     ("increase", "rise", "raise", "hike", "jump", "climb", "soar"),
     ("decrease", "fall", "drop", "cut", "decline", "plunge", "slash"),
     ("arrest", "detain", "custody"),
+    ("conscript", "conscription", "draft", "call up", "mobilise", "mobilize", "mobilisation", "mobilization"),
     ("meet", "met", "talks", "summit"),
     ("elect", "election", "vote"),
     ("fine", "penalty", "penalise", "penalize"),

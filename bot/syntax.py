@@ -102,6 +102,24 @@ def _wh_phrase(text: str, parse: Parse) -> tuple[int, int] | None:
     return wh, head
 
 
+def _how_many_phrase(text: str, parse: Parse) -> tuple[int, int] | None:
+    """("many", the noun it counts) of "How many Russians could be conscripted …?", or None."""
+    for i in range(1, len(parse)):
+        if _text(text, parse, i).lower() in ("many", "much") and _text(text, parse, i - 1).lower() == "how":
+            head = parse[i].head
+            if head != i and parse[i].dep == "amod" and parse[head].dep in _NOMINALS:
+                return i, head
+            return None
+    return None
+
+
+def count_spans(parse: Parse, fillers: Sequence[int]) -> list[tuple[int, int]]:
+    """Character spans of the numbers that count the filler tokens ("300,000" of "call up 300,000
+    reservists"), for "how many" slots."""
+    return [(parse[j].start, parse[j].end) for i in fillers for j in _children(parse, i)
+            if parse[j].dep in ("nummod", "quantmod")]
+
+
 def question_noun(text: str, parse: Parse) -> str | None:
     """The `word_key` of the noun a which/what question asks for ("singer" of "Which popular
     singer …"), or None ("Who …", no parse)."""
@@ -154,7 +172,7 @@ def question_slot(text: str, parse: Parse) -> Slot | None:
                 return None
             anchor = word_key(_text(text, parse, verb))
         return None if anchor in _LIGHT else Slot("where", anchor)
-    found = _wh_phrase(text, parse)
+    found = _wh_phrase(text, parse) or _how_many_phrase(text, parse)
     if found is None:
         return None
     head = found[1]

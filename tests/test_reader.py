@@ -199,6 +199,7 @@ def test_the_answer_leads_with_a_verbatim_short_answer(reader_answerer, question
         ("Where did the ferry launch take place?", Slot("where", word_key("take"))),
         ("Where is the Brindle lighthouse located?", Slot("where", "locat")),  # "where" hangs on "is"
         ("Where is the council?", None),
+        ("How many soldiers could soon be drafted into the army?", Slot("obj", word_key("drafted"))),
     ],
 )
 def test_question_slot(nlp, question, slot):
@@ -285,6 +286,11 @@ def test_word_key_folds_irregular_past_forms():
         # Two countries, neither in the slot: the one nearest the question's words.
         ("Which country lifted its mask rules this week?",
          "Officials in Norway said on Monday that mask rules in Sweden were lifted this week.", "Sweden"),
+        # The number counting the noun in the slot of a synonym ("call up" for "draft").
+        ("How many soldiers could soon be drafted into the army?",
+         "At least 900 people were detained at protests against the army on Monday.\n\n"
+         "The defence minister said the country will call up 12,000 reservists.",
+         "12,000"),
         # A place named without "in"/"to" before it.
         ("Where will the harbour festival be held this year?",
          "The harbour festival was held for the first time in 1998.\n\n"
