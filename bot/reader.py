@@ -97,7 +97,7 @@ def answer_type(question: str, kind: str) -> tuple[tuple[str, ...], int]:
             change = (r"\b(?:increase|rise|rose|risen|grow|grew|jump|climb|drop|fall|fell|decline|shrink"
                       r"|(?:go|goes|gone|went|going)\s+(?:up|down))")  # not "up to how much"
             if re.search(change, low):
-                return ("PERCENT", "MONEY", "QUANTITY", "CARDINAL"), 4  # a change is usually a percentage
+                return ("PERCENT", "MONEY", "QUANTITY", "CARDINAL"), 1  # a change is usually a percentage
             return ("MONEY", "PERCENT", "QUANTITY", "CARDINAL"), 3  # a bare count is no amount
         if re.search(
             r"\bhow\s+many\s+(?:\w+\s+)?(?:people|persons|men|women|children|kids|residents|deaths|workers"
@@ -167,6 +167,7 @@ SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
     ("merge", "merger", "combine"),
     ("leader", "head", "chief", "boss", "chair", "chairman", "chairwoman"),
     ("car", "vehicle", "automobile"),
+    ("gasoline", "gas", "petrol"),
     ("say", "state", "tell", "announce"),
     ("country", "nation"),
     ("company", "firm", "business"),

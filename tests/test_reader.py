@@ -291,6 +291,12 @@ def test_word_key_folds_irregular_past_forms():
          "At least 900 people were detained at protests against the army on Monday.\n\n"
          "The defence minister said the country will call up 12,000 reservists.",
          "12,000"),
+        # "How much … increased": a percentage, though an amount is named more often.
+        ("How much have ferry fares increased over the past year?",
+         "Ferry fares topped $9 a ticket across the region last month, the highest on record.\n\n"
+         "Fares on the island routes also topped $9 a ticket in March.\n\n"
+         "Much of the increase came from fuel costs, and fares were up nearly 40% over the year.",
+         "nearly 40%"),
         # A place named without "in"/"to" before it.
         ("Where will the harbour festival be held this year?",
          "The harbour festival was held for the first time in 1998.\n\n"
