@@ -61,10 +61,12 @@ _SUBJECTS = frozenset({"nsubj", "csubj"})
 _MODIFIERS = frozenset({"nummod", "compound", "amod"})
 _NOMINALS = frozenset({"nsubj", "nsubjpass", "dobj", "pobj", "attr"})
 _OBJECTS = frozenset({"dobj", "nsubjpass", "attr", "oprd"})
+# The prepositions whose object answers "where" ("held in Lisbon", "launched from Australia").
+# Not index.text's place prepositions, which also take destinations ("to", "into", "toward"): those
+# find place names for the rules, these say where something is or happened.
+_WHERE_PREPOSITIONS = frozenset({"in", "at", "near", "from", "on", "inside", "outside", "off", "across", "within"})
 # Dependencies through which a verb shares its subject with its head: "X plans to merge",
 # "X announced plans to merge", "X said it would merge", "X met and agreed".
-# The prepositions whose object answers "where" ("held in Lisbon", "launched from Australia").
-_PLACE_PREPOSITIONS = frozenset({"in", "at", "near", "from", "on", "inside", "outside", "off", "across", "within"})
 _CLIMB = frozenset({"xcomp", "ccomp", "conj", "advcl", "dobj", "pcomp", "acl", "relcl"})
 
 
@@ -249,7 +251,7 @@ def _direct_fillers(text: str, parse: Parse, node: int, slot: Slot) -> list[int]
                 found.extend(j for j in _children(parse, k) if parse[j].dep == "pobj")
     elif slot.relation == "where":  # "located in West Antarctica", "launched from Australia"
         for k in kids:
-            if parse[k].dep == "prep" and _text(text, parse, k).lower() in _PLACE_PREPOSITIONS:
+            if parse[k].dep == "prep" and _text(text, parse, k).lower() in _WHERE_PREPOSITIONS:
                 found.extend(j for j in _children(parse, k) if parse[j].dep == "pobj")
     else:
         for k in kids:

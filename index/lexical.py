@@ -346,7 +346,7 @@ class LexicalIndex:
         left alone. The synced generation is not touched: only `sync` records one.
         """
         started = time.perf_counter()
-        stats = SyncStats(generation=-1)
+        stats = SyncStats(generation=-1)  # no generation is recorded here
         if not written:
             return stats
         with self._lock, self._transaction() as db:
@@ -370,10 +370,8 @@ class LexicalIndex:
                     stats.updated += 1
                     stats.chunks_removed += self._delete_article(db, record.article_id)
                 self._insert_article(db, record)
-                listed = set(record.chunk_ids)
-                mine_chunks = [c for c in chunks if c.id in listed]
-                stats.statements += self._insert_statements(db, record, mine_chunks)
-                for chunk in mine_chunks:
+                stats.statements += self._insert_statements(db, record, chunks)
+                for chunk in chunks:
                     stats.chunks_added += self._insert_chunk(db, record, chunk)
                 known[record.article_id] = (record.content_hash, _chunks_key(record.chunk_ids))
         stats.seconds = time.perf_counter() - started
